@@ -1,0 +1,214 @@
+/**
+ * Dispatcher: runs one command vector for one client.
+ *
+ * Owns the checks every command passes, in Redis's order: lookup, arity, authentication,
+ * pub/sub context, MULTI queueing, READONLY on replicas; then execution, statistics, the
+ * slow log, MONITOR feeds and write recording (journal/replication observers).
+ * Invariant: a write is recorded only when it changed data (the store's dirty counter moved)
+ * and it replied without error; handlers may replace the recorded form with `propagateAs`.
+ */
+import type { Client } from "../server/client.ts";
+import type { CommandSpec } from "./types.ts";
+import { COMMANDS, findSubcommand } from "./registry.ts";
+
+/** Commands allowed while a RESP2 client is in subscriber mode. */
+const PUBSUB_ALLOWED = new Set(["subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "ping", "quit", "reset"]);
+/** Commands that run immediately inside MULTI instead of being queued. */
+const MULTI_IMMEDIATE = new Set(["exec", "discard", "multi", "watch", "unwatch", "quit", "reset"]);
+
+/** Formats Redis 7's unknown-command error. */
+export function unknownCommandError(args: string[]): string {
+  let rest = "";
+  for (let i = 1; i < args.length && rest.length < 128; i++) {
+    rest += `'${args[i].slice(0, 128 - rest.length)}' `;
+  }
+  return `ERR unknown command '${args[0].slice(0, 128)}', with args beginning with: ${rest}`.replace(/[\r\n]/g, " ");
+}
+
+/** The arity error text for a command or `parent|sub`. */
+export function arityError(name: string): string {
+  return `ERR wrong number of arguments for '${name}' command`;
+}
+
+function arityOk(spec: CommandSpec, argc: number): boolean {
+  return spec.arity > 0 ? argc === spec.arity : argc >= -spec.arity;
+}
+
+/** Resolves a command vector to its spec (descending into subcommands). Null if unknown. */
+export function resolveCommand(args: string[]): { spec: CommandSpec; error: string | null } | null {
+  const spec = COMMANDS.get(args[0].toLowerCase());
+  if (spec === undefined) return null;
+  if (spec.subcommands && args.length >= 2) {
+    const sub = findSubcommand(spec, args[1]);
+    if (!sub) {
+      return {
+        spec,
+        error: `ERR unknown subcommand '${args[1].slice(0, 128)}'. Try ${args[0].toUpperCase()} HELP.`.replace(/[\r\n]/g, " "),
+      };
+    }
+    return { spec: sub, error: null };
+  }
+  return { spec, error: null };
+}
+
+/** Per-execution record a handler can adjust: the recorded (journaled) form of a write. */
+let propagateOverride: string[][] | null = null;
+
+/**
+ * Called by a handler to record its write in a deterministic form instead of its
+ * arguments (EXPIRE → PEXPIREAT, SPOP → SREM, ...). Pass several vectors for several
+ * records, or none to record nothing.
+ */
+export function propagateAs(...vectors: string[][]): void {
+  propagateOverride = vectors;
+}
+
+function errorCodeOf(text: string): string {
+  const m = /^-?([A-Z]+)[ ]/.exec(text);
+  return m ? m[1] : "ERR";
+}
+
+/** Replies with an error outside command execution and counts it. */
+function replyError(c: Client, text: string): void {
+  c.w.error(text);
+  c.server.stats.countError(errorCodeOf(text));
+}
+
+function reject(c: Client, spec: CommandSpec | null, text: string): void {
+  if (spec) c.server.stats.command(spec.name).rejected++;
+  replyError(c, text);
+  if (c.multi && spec?.name !== "exec") c.multi.aborted = true;
+}
+
+/**
+ * Executes one command for `client`. Returns a promise only for commands that block.
+ */
+export function dispatch(c: Client, args: string[]): void | Promise<void> {
+  c.lastInteraction = Date.now();
+  const resolved = resolveCommand(args);
+  if (resolved === null) {
+    if (c.multi) c.multi.aborted = true;
+    replyError(c, unknownCommandError(args));
+    return;
+  }
+  if (resolved.error !== null) {
+    return reject(c, resolved.spec, resolved.error);
+  }
+  const spec = resolved.spec;
+  c.lastCommand = spec.name;
+  if (!arityOk(spec, args.length)) {
+    return reject(c, spec, arityError(spec.name));
+  }
+  if (c.user === null && !spec.flags.includes("no_auth")) {
+    return reject(c, spec, "NOAUTH Authentication required.");
+  }
+  if (c.proto === 2 && c.inPubSubMode && !PUBSUB_ALLOWED.has(spec.name)) {
+    return reject(
+      c,
+      spec,
+      `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+    );
+  }
+  if (c.multi && !MULTI_IMMEDIATE.has(spec.name.split("|")[0])) {
+    if (spec.flags.includes("no_multi")) {
+      return reject(c, spec, `ERR Command not allowed inside a transaction`);
+    }
+    c.multi.queue.push(args);
+    c.w.simple("QUEUED");
+    return;
+  }
+  return execute(c, spec, args);
+}
+
+/**
+ * Runs a resolved command with the checks that also apply inside EXEC (READONLY), then
+ * records statistics and writes. Used by dispatch and by EXEC.
+ */
+export function execute(c: Client, spec: CommandSpec, args: string[]): void | Promise<void> {
+  const server = c.server;
+  const isWrite = spec.flags.includes("write");
+  if (isWrite && server.isReplica && !c.isMasterLink) {
+    return reject(c, spec, "READONLY You can't write against a read only replica.");
+  }
+  const handler = spec.handler;
+  if (!handler) return reject(c, spec, `ERR unknown subcommand or wrong number of arguments for '${spec.name}' command`);
+  if (server.monitors.size > 0 && !spec.flags.includes("admin")) feedMonitors(c, args);
+  const stat = server.stats.command(spec.name);
+  const errorsBefore = c.w.errorCount;
+  const dirtyBefore = server.store.dirty;
+  propagateOverride = null;
+  const start = performance.now();
+  let result: void | Promise<void>;
+  try {
+    result = handler(c, args);
+  } catch (e) {
+    c.w.error(`ERR ${(e as Error).message}`);
+    result = undefined;
+  }
+  const finish = () => {
+    const us = Math.round((performance.now() - start) * 1000);
+    stat.calls++;
+    stat.usec += us;
+    server.stats.totalCommands++;
+    const failed = c.w.errorCount !== errorsBefore;
+    if (failed) {
+      stat.failed++;
+      server.stats.countError(errorCodeOf(c.w.lastError ?? "ERR"));
+    }
+    if (isWrite && !failed && server.store.dirty !== dirtyBefore) {
+      const vectors = propagateOverride ?? [args];
+      for (const v of vectors) server.recordWrite(c.db, v);
+    }
+    propagateOverride = null;
+    const slower = server.config.num("slowlog_log_slower_than");
+    if (slower >= 0 && us >= slower) addSlowlog(c, args, us);
+  };
+  if (result instanceof Promise) {
+    return result.then(finish, (e) => {
+      c.w.error(`ERR ${(e as Error).message}`);
+      finish();
+    });
+  }
+  finish();
+}
+
+function addSlowlog(c: Client, args: string[], us: number): void {
+  const s = c.server.stats;
+  const maxArgs = 32;
+  const shown = args.slice(0, args.length > maxArgs ? maxArgs - 1 : maxArgs).map((a) =>
+    a.length > 128 ? a.slice(0, 128) + `... (${a.length - 128} more bytes)` : a
+  );
+  if (args.length > maxArgs) shown.push(`... (${args.length - maxArgs + 1} more arguments)`);
+  s.slowlog.unshift({ id: s.slowlogNextId++, time: Math.floor(Date.now() / 1000), durationUs: us, args: shown, addr: c.addr, name: c.name });
+  const max = c.server.config.num("slowlog_max_len");
+  if (s.slowlog.length > max) s.slowlog.length = max;
+}
+
+function quoteMonitorArg(a: string): string {
+  let out = '"';
+  for (let i = 0; i < a.length; i++) {
+    const ch = a[i];
+    const code = a.charCodeAt(i);
+    if (ch === "\\" || ch === '"') out += "\\" + ch;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (code === 7) out += "\\a";
+    else if (code === 8) out += "\\b";
+    else if (code < 32 || code > 126) out += "\\x" + code.toString(16).padStart(2, "0");
+    else out += ch;
+  }
+  return out + '"';
+}
+
+function feedMonitors(c: Client, args: string[]): void {
+  const now = Date.now();
+  const ts = `${Math.floor(now / 1000)}.${String((now % 1000) * 1000).padStart(6, "0")}`;
+  const who = c.origin === "internal" ? (c.isMasterLink ? "lua" : "unix") : c.addr;
+  const line = `${ts} [${c.db} ${who}] ${args.map(quoteMonitorArg).join(" ")}`;
+  for (const m of c.server.monitors) {
+    if (m === c || m.closed) continue;
+    m.w.simple(line);
+    m.flush();
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Shared reply texts and argument parsers used by every command family.
+ *
+ * Invariant: error texts are Redis 7's, byte for byte; integer parsing follows Redis's
+ * string2ll (no '+', no spaces, no leading zeros) and float parsing its strtold rules.
+ */
+import type { Client } from "../server/client.ts";
+import type { Value } from "../store/values.ts";
+
+/** Redis's error texts. */
+export const ERR = {
+  syntax: "ERR syntax error",
+  notInteger: "ERR value is not an integer or out of range",
+  notFloat: "ERR value is not a valid float",
+  wrongType: "WRONGTYPE Operation against a key holding the wrong kind of value",
+  noSuchKey: "ERR no such key",
+  overflow: "ERR increment or decrement would overflow",
+  dbIndex: "ERR DB index is out of range",
+  outOfRange: "ERR index out of range",
+  nan: "ERR increment would produce NaN or Infinity",
+} as const;
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Parses a signed 64-bit integer as Redis's string2ll does; null when invalid. */
+export function parseI64(s: string): bigint | null {
+  if (s.length === 0 || s.length > 20) return null;
+  if (!/^(0|-?[1-9][0-9]*)$/.test(s)) return null;
+  const v = BigInt(s);
+  return v < INT64_MIN || v > INT64_MAX ? null : v;
+}
+
+/** Parses an integer argument that must fit a JS safe integer; null when invalid. */
+export function parseIntArg(s: string): number | null {
+  const n = s.length <= 16 ? fastInt(s) : null;
+  if (n !== null) return n;
+  const b = parseI64(s);
+  if (b === null || b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)) return null;
+  return Number(b);
+}
+
+function fastInt(s: string): number | null {
+  const len = s.length;
+  if (len === 0) return null;
+  let i = 0;
+  let neg = false;
+  if (s.charCodeAt(0) === 45) {
+    if (len === 1) return null;
+    neg = true;
+    i = 1;
+  }
+  const first = s.charCodeAt(i);
+  if (first === 48) return len === i + 1 && !neg ? 0 : null;
+  let v = 0;
+  for (; i < len; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return null;
+    v = v * 10 + c;
+  }
+  return neg ? -v : v;
+}
+
+/** Parses an integer argument or replies with `error` (default: not an integer) and returns null. */
+export function intArg(c: Client, s: string, error: string = ERR.notInteger): number | null {
+  const n = parseIntArg(s);
+  if (n === null) c.w.error(error);
+  return n;
+}
+
+/**
+ * Parses a double the way Redis's string2ld/strtod accepts it: decimal or exponent forms,
+ * `inf`, `+inf`, `-inf`, `infinity`; no spaces, no NaN. Null when invalid.
+ */
+export function parseDouble(s: string): number | null {
+  if (s.length === 0 || s.length > 5120) return null;
+  const lower = s.toLowerCase();
+  if (lower === "inf" || lower === "+inf" || lower === "infinity" || lower === "+infinity") return Infinity;
+  if (lower === "-inf" || lower === "-infinity") return -Infinity;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) {
+    if (/^[+-]?0x[0-9a-f]+$/i.test(s)) return Number.parseInt(s, 16);
+    return null;
+  }
+  const v = Number(s);
+  return Number.isNaN(v) ? null : v;
+}
+
+/** Looks up `key` for reading, counting keyspace hits and misses. */
+export function lookupRead(c: Client, key: string): Value | undefined {
+  const v = c.slice(key).get(key);
+  if (v === undefined) c.server.stats.keyspaceMisses++;
+  else c.server.stats.keyspaceHits++;
+  return v;
+}
+
+/** Upper-cases an option argument for comparisons. */
+export function opt(s: string): string {
+  return s.toUpperCase();
+}

@@ -1,0 +1,182 @@
+/**
+ * Connection: the read/parse/dispatch/write loop of one client socket.
+ *
+ * Owns: the socket, its RespParser and the Client it serves. Invariants: commands of one
+ * connection run strictly in order; all replies produced by one read batch go out in one
+ * socket write; a protocol error is answered with Redis's text and the connection closes;
+ * a client whose pending output exceeds the limit is disconnected; nothing a peer sends
+ * can throw out of this loop.
+ */
+import { ProtocolError, RespParser } from "../resp/parser.ts";
+import { RespWriter } from "../resp/writer.ts";
+import { Client, type ClientOrigin } from "../server/client.ts";
+import type { Server } from "../server/server.ts";
+import { dispatch } from "../commands/dispatcher.ts";
+import { log } from "../observability/log.ts";
+
+const READ_SIZE = 64 * 1024;
+
+/** Minimal socket surface used by connections (Deno.Conn and TLS adapters provide it). */
+export interface ByteStream {
+  /** Reads into `buf`; null at EOF. */
+  read(buf: Uint8Array): Promise<number | null>;
+  /** Writes some bytes; returns how many were written. */
+  write(data: Uint8Array): Promise<number>;
+  /** Closes the stream. */
+  close(): void;
+}
+
+/** Writes all of `data` to `conn`. */
+export async function writeAll(conn: ByteStream, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(off === 0 ? data : data.subarray(off));
+}
+
+/** Formats a Deno address as `ip:port`. */
+export function formatAddr(a: Deno.Addr): string {
+  if (a.transport === "tcp" || a.transport === "udp") {
+    return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+  }
+  return "unix";
+}
+
+/** One client connection. */
+export class Connection {
+  /** The client state served by this connection. */
+  readonly client: Client;
+  private readonly writer = new RespWriter();
+  private readonly parser: RespParser;
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly server: Server,
+    private readonly conn: ByteStream,
+    origin: ClientOrigin,
+    addr: string,
+    laddr: string,
+  ) {
+    this.client = new Client(server, this.writer, origin);
+    this.client.addr = addr;
+    this.client.laddr = laddr;
+    this.parser = new RespParser({ maxBulkLen: server.config.num("proto_max_bulk_len"), unauthenticated: this.client.user === null });
+    this.client.kill = () => this.close();
+    this.client.flush = () => this.scheduleFlush();
+    this.client.pendingOutput = () => this.writer.length;
+  }
+
+  /** Serves the connection until the peer leaves or the connection is killed. */
+  async serve(initial?: Uint8Array): Promise<void> {
+    const server = this.server;
+    server.clients.set(this.client.id, this.client);
+    server.stats.totalConnections++;
+    const buf = new Uint8Array(READ_SIZE);
+    try {
+      if (initial && initial.length > 0) await this.onData(initial);
+      while (!this.closed) {
+        let n: number | null;
+        try {
+          n = await this.conn.read(buf);
+        } catch {
+          break;
+        }
+        if (n === null || this.closed) break;
+        await this.onData(buf.subarray(0, n));
+      }
+    } catch (e) {
+      log.warn(`client ${this.client.addr} id=${this.client.id}: closing after unexpected error: ${(e as Error).stack ?? e}`);
+    } finally {
+      this.close();
+    }
+  }
+
+  private async onData(data: Uint8Array): Promise<void> {
+    const c = this.client;
+    c.bytesIn += data.length;
+    this.server.stats.netInputBytes += data.length;
+    this.parser.feed(data);
+    for (;;) {
+      let args: string[] | null;
+      try {
+        this.parser.limits.unauthenticated = c.user === null;
+        args = this.parser.next();
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        log.v(1, `protocol error from ${c.addr}: ${e.message}`);
+        this.writer.error("ERR " + e.message);
+        this.server.stats.countError("ERR");
+        c.closeAfterReply = true;
+        break;
+      }
+      if (args === null) break;
+      const skip = c.replyMode !== "on";
+      const mark = this.writer.length;
+      const r = dispatch(c, args);
+      if (r instanceof Promise) {
+        // A blocking command: send what we have, then wait for it.
+        await this.flushNow();
+        await r;
+      }
+      if (skip) {
+        const cmd = args[0].toLowerCase();
+        const isReplyCmd = cmd === "client" && args.length > 1 && args[1].toLowerCase() === "reply";
+        if (!isReplyCmd) {
+          this.writer.length = mark;
+          if (c.replyMode === "skip") c.replyMode = "on";
+        }
+      }
+      if (c.closeAfterReply || this.closed) break;
+      if (this.writer.length > this.server.config.num("client_output_buffer_limit")) {
+        log.warn(`client ${c.addr} id=${c.id} closed: output buffer over client_output_buffer_limit`);
+        this.close();
+        return;
+      }
+    }
+    await this.flushNow();
+    if (c.closeAfterReply) this.close();
+  }
+
+  private scheduleFlush(): void {
+    if (this.closed || this.flushing) return;
+    if (this.writer.length > this.server.config.num("client_output_buffer_limit")) {
+      log.warn(`client ${this.client.addr} id=${this.client.id} closed: output buffer over client_output_buffer_limit`);
+      this.close();
+      return;
+    }
+    queueMicrotask(() => void this.flushNow());
+  }
+
+  /** Writes everything pending; concurrent calls wait for the same write chain. */
+  private async flushNow(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.writer.length === 0 || this.closed) return;
+    const data = this.writer.take();
+    this.client.bytesOut += data.length;
+    this.server.stats.netOutputBytes += data.length;
+    this.flushing = writeAll(this.conn, data).catch(() => this.close());
+    try {
+      await this.flushing;
+    } finally {
+      this.flushing = null;
+    }
+    if (this.writer.length > 0 && !this.closed) await this.flushNow();
+  }
+
+  /** Closes the socket and forgets the client. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const c = this.client;
+    c.closed = true;
+    c.unwatchAll();
+    c.unblock?.(false);
+    this.server.clients.delete(c.id);
+    this.server.monitors.delete(c);
+    for (const cb of this.server.onClientClose) cb(c);
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * Incremental, binary-safe RESP request parser (multibulk and inline).
+ *
+ * Owns: the bytes a connection has received but not yet turned into commands.
+ * Invariants: arguments are latin1 strings (one char per byte, bijective), so keys and
+ * values are binary safe; a partially received command is resumed where it stopped, never
+ * rescanned; a protocol error is sticky (the connection must reply and close).
+ */
+import { Buffer } from "node:buffer";
+import { latin1Slice } from "../util/latin1.ts";
+
+/** Largest inline request or multibulk header line, as in Redis (PROTO_INLINE_MAX_SIZE). */
+export const INLINE_MAX_SIZE = 64 * 1024;
+/** Most arguments one multibulk command may carry. */
+export const MAX_MULTIBULK_COUNT = 1024 * 1024;
+
+/** Raised for malformed input; `message` is Redis's text without the `ERR ` prefix. */
+export class ProtocolError extends Error {
+  /** Builds an error carrying Redis's wording, e.g. "Protocol error: invalid bulk length". */
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+/** Limits the parser enforces; `maxBulkLen` follows `proto_max_bulk_len`. */
+export interface ParserLimits {
+  /** Largest accepted bulk string length in bytes. */
+  maxBulkLen: number;
+  /** When true, at most 10 arguments and 16 KB bulks (unauthenticated clients). */
+  unauthenticated?: boolean;
+}
+
+const CR = 13;
+const LF = 10;
+
+/** Incremental RESP request parser; feed bytes, then pull commands. */
+export class RespParser {
+  private buf: Buffer = Buffer.allocUnsafe(16 * 1024);
+  private start = 0; // first unconsumed byte
+  private end = 0; // one past last received byte
+  // Resumable multibulk state.
+  private args: string[] | null = null;
+  private argsLeft = 0;
+  private bulkLen = -1;
+  /** Sticky protocol error, if any. */
+  error: ProtocolError | null = null;
+  /** Whether the last parsed command arrived inline (needed by replication links). */
+  lastWasInline = false;
+  /** Bytes consumed by parsed commands so far (replication offsets count these). */
+  consumed = 0;
+
+  constructor(public limits: ParserLimits) {}
+
+  /** Appends received bytes. */
+  feed(data: Uint8Array): void {
+    const need = this.end + data.length;
+    if (need > this.buf.length) this.makeRoom(data.length);
+    this.buf.set(data, this.end);
+    this.end += data.length;
+  }
+
+  /** Bytes received and not yet consumed. */
+  get pending(): number {
+    return this.end - this.start;
+  }
+
+  /** Takes up to `n` unparsed raw bytes out of the buffer (used when a link switches to raw mode). */
+  takeRaw(n: number): Uint8Array {
+    const take = Math.min(n, this.end - this.start);
+    const out = this.buf.subarray(this.start, this.start + take);
+    this.start += take;
+    return out;
+  }
+
+  /** Returns the whole unconsumed input and empties the buffer. */
+  drainRaw(): Uint8Array {
+    const out = Uint8Array.prototype.slice.call(this.buf, this.start, this.end);
+    this.start = this.end = 0;
+    return out;
+  }
+
+  private makeRoom(extra: number): void {
+    const live = this.end - this.start;
+    const need = live + extra;
+    if (need <= this.buf.length && this.start > 0) {
+      this.buf.copy(this.buf, 0, this.start, this.end);
+    } else {
+      let size = this.buf.length;
+      while (size < need) size *= 2;
+      const nb = Buffer.allocUnsafe(size);
+      this.buf.copy(nb, 0, this.start, this.end);
+      this.buf = nb;
+    }
+    this.start = 0;
+    this.end = live;
+  }
+
+  /**
+   * Parses the next complete command. Returns null when more bytes are needed; an empty
+   * array is never returned (empty requests are skipped). Throws ProtocolError on bad input.
+   */
+  next(): string[] | null {
+    if (this.error) throw this.error;
+    try {
+      for (;;) {
+        if (this.args === null) {
+          if (this.start >= this.end) {
+            this.compact();
+            return null;
+          }
+          if (this.buf[this.start] === 0x2a /* * */) {
+            const r = this.beginMultibulk();
+            if (r === null) return null;
+            if (r === false) continue; // empty multibulk
+          } else {
+            const cmd = this.parseInline();
+            if (cmd === null) return null;
+            if (cmd.length === 0) continue;
+            this.lastWasInline = true;
+            return cmd;
+          }
+        }
+        const done = this.continueMultibulk();
+        if (done === null) return null;
+        this.lastWasInline = false;
+        return done;
+      }
+    } catch (e) {
+      if (e instanceof ProtocolError) this.error = e;
+      throw e;
+    }
+  }
+
+  private compact(): void {
+    if (this.start === this.end) this.start = this.end = 0;
+  }
+
+  /** Index of the CR ending the line at `from`: -1 if incomplete, -2 if over `limit`. */
+  private findCRLF(from: number, limit: number): number {
+    let idx = this.buf.indexOf(CR, from);
+    if (idx >= this.end) idx = -1;
+    if (idx === -1) return this.end - from > limit ? -2 : -1;
+    if (idx - from > limit) return -2;
+    return idx + 1 < this.end ? idx : -1;
+  }
+
+  private readIntLine(from: number, tooBig: string): [number, number] | null {
+    const cr = this.findCRLF(from, INLINE_MAX_SIZE);
+    if (cr === -2) throw new ProtocolError(tooBig);
+    if (cr === -1) return null;
+    let v = 0;
+    let neg = false;
+    let i = from;
+    let ok = cr > from;
+    if (this.buf[i] === 0x2d) {
+      neg = true;
+      i++;
+      ok = cr > i;
+    }
+    for (; i < cr; i++) {
+      const c = this.buf[i] - 48;
+      if (c < 0 || c > 9) {
+        ok = false;
+        break;
+      }
+      v = v * 10 + c;
+      if (v > Number.MAX_SAFE_INTEGER) {
+        ok = false;
+        break;
+      }
+    }
+    return [ok ? (neg ? -v : v) : NaN, cr + 2];
+  }
+
+  /** null: need more; false: empty multibulk consumed; true: args started. */
+  private beginMultibulk(): boolean | null {
+    const r = this.readIntLine(this.start + 1, "Protocol error: too big mbulk count string");
+    if (r === null) return null;
+    const [n, next] = r;
+    if (Number.isNaN(n) || n > MAX_MULTIBULK_COUNT) {
+      throw new ProtocolError("Protocol error: invalid multibulk length");
+    }
+    if (n > 10 && this.limits.unauthenticated) {
+      throw new ProtocolError("Protocol error: unauthenticated multibulk length");
+    }
+    this.consumed += next - this.start;
+    this.start = next;
+    if (n <= 0) return false;
+    this.args = [];
+    this.argsLeft = n;
+    this.bulkLen = -1;
+    return true;
+  }
+
+  private continueMultibulk(): string[] | null {
+    const args = this.args!;
+    while (this.argsLeft > 0) {
+      if (this.bulkLen < 0) {
+        if (this.start >= this.end) return this.needMore();
+        if (this.buf[this.start] !== 0x24 /* $ */) {
+          const got = String.fromCharCode(this.buf[this.start]);
+          throw new ProtocolError(`Protocol error: expected '$', got '${got}'`);
+        }
+        const r = this.readIntLine(this.start + 1, "Protocol error: too big bulk count string");
+        if (r === null) return this.needMore();
+        const [len, next] = r;
+        if (Number.isNaN(len) || len < 0 || len > this.limits.maxBulkLen) {
+          throw new ProtocolError("Protocol error: invalid bulk length");
+        }
+        if (len > 16384 && this.limits.unauthenticated) {
+          throw new ProtocolError("Protocol error: unauthenticated bulk length");
+        }
+        this.consumed += next - this.start;
+        this.start = next;
+        this.bulkLen = len;
+        if (this.start + len + 2 > this.buf.length) this.makeRoom(len + 2);
+      }
+      const len = this.bulkLen;
+      if (this.end - this.start < len + 2) return this.needMore();
+      args.push(latin1Slice(this.buf, this.start, this.start + len));
+      this.start += len + 2;
+      this.consumed += len + 2;
+      this.bulkLen = -1;
+      this.argsLeft--;
+    }
+    this.args = null;
+    this.compact();
+    return args;
+  }
+
+  private needMore(): null {
+    if (this.start > 0 && this.start > this.buf.length / 2) this.makeRoom(0);
+    return null;
+  }
+
+  private parseInline(): string[] | null {
+    const nl = this.buf.indexOf(LF, this.start);
+    if (nl === -1 || nl >= this.end) {
+      if (this.end - this.start > INLINE_MAX_SIZE) {
+        throw new ProtocolError("Protocol error: too big inline request");
+      }
+      return this.needMore();
+    }
+    if (nl - this.start > INLINE_MAX_SIZE) {
+      throw new ProtocolError("Protocol error: too big inline request");
+    }
+    let lineEnd = nl;
+    if (lineEnd > this.start && this.buf[lineEnd - 1] === CR) lineEnd--;
+    const line = latin1Slice(this.buf, this.start, lineEnd);
+    this.consumed += nl + 1 - this.start;
+    this.start = nl + 1;
+    this.compact();
+    const args = splitInlineArgs(line);
+    if (args === null) throw new ProtocolError("Protocol error: unbalanced quotes in request");
+    return args;
+  }
+}
+
+function isHex(c: string): boolean {
+  return /^[0-9a-fA-F]$/.test(c);
+}
+
+/**
+ * Splits an inline command line like Redis's sdssplitargs: whitespace separated, with
+ * double quotes (C escapes and \xHH) and single quotes (only \'). Returns null on
+ * unbalanced quotes or a closing quote not followed by a space.
+ */
+export function splitInlineArgs(line: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  const n = line.length;
+  const isSpace = (c: string) => c === " " || c === "\n" || c === "\r" || c === "\t" || c === "\v" || c === "\f";
+  for (;;) {
+    while (i < n && isSpace(line[i])) i++;
+    if (i >= n) return out;
+    let cur = "";
+    let inDq = false;
+    let inSq = false;
+    for (;;) {
+      if (inDq) {
+        if (i >= n) return null;
+        const c = line[i];
+        if (c === "\\" && line[i + 1] === "x" && i + 3 < n + 0 && isHex(line[i + 2] ?? "") && isHex(line[i + 3] ?? "")) {
+          cur += String.fromCharCode(parseInt(line.substr(i + 2, 2), 16));
+          i += 3;
+        } else if (c === "\\" && i + 1 < n) {
+          i++;
+          const e = line[i];
+          cur += e === "n" ? "\n" : e === "r" ? "\r" : e === "t" ? "\t" : e === "b" ? "\b" : e === "a" ? "\x07" : e;
+        } else if (c === '"') {
+          if (i + 1 < n && !isSpace(line[i + 1])) return null;
+          inDq = false;
+          i++;
+          break;
+        } else {
+          cur += c;
+        }
+        i++;
+      } else if (inSq) {
+        if (i >= n) return null;
+        const c = line[i];
+        if (c === "\\" && line[i + 1] === "'") {
+          i++;
+          cur += "'";
+        } else if (c === "'") {
+          if (i + 1 < n && !isSpace(line[i + 1])) return null;
+          inSq = false;
+          i++;
+          break;
+        } else {
+          cur += c;
+        }
+        i++;
+      } else {
+        if (i >= n) break;
+        const c = line[i];
+        if (isSpace(c)) break;
+        if (c === '"') inDq = true;
+        else if (c === "'") inSq = true;
+        else cur += c;
+        i++;
+      }
+    }
+    out.push(cur);
+  }
+}

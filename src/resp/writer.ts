@@ -1,0 +1,264 @@
+/**
+ * RESP2/RESP3 reply writer into one growable byte buffer.
+ *
+ * Owns: the encoded replies of one connection until they are flushed in a single socket
+ * write. Invariants: strings are latin1 (one byte per char); RESP3-only shapes degrade to
+ * their RESP2 forms when `proto` is 2, exactly as Redis does.
+ */
+import { Buffer } from "node:buffer";
+import { latin1Write } from "../util/latin1.ts";
+
+/** A reply sink; handlers write replies through it and never touch sockets. */
+export interface ReplyWriter {
+  /** Protocol version of the peer: 2 or 3. */
+  proto: 2 | 3;
+  /** Error replies written so far (the dispatcher diffs it to count failures). */
+  errorCount: number;
+  /** Text of the last error reply. */
+  lastError: string | null;
+  /** `+text`. */
+  simple(text: string): void;
+  /** `-text`; a message without an upper-case code gets the `ERR ` prefix. */
+  error(text: string): void;
+  /** `:n`. */
+  int(n: number | bigint): void;
+  /** `$len bytes` for a latin1 string, or the null bulk for null. */
+  bulk(s: string | null): void;
+  /** `$len bytes` straight from bytes. */
+  bulkBytes(b: Uint8Array): void;
+  /** Null bulk in RESP2, `_` in RESP3. */
+  nil(): void;
+  /** Null array in RESP2 (`*-1`), `_` in RESP3. */
+  nilArray(): void;
+  /** `*n` array header; the caller writes n elements. */
+  array(n: number): void;
+  /** `%n` map header (RESP2: `*2n`); the caller writes 2n elements. */
+  map(n: number): void;
+  /** `~n` set header (RESP2: `*n`). */
+  set(n: number): void;
+  /** `>n` push header (RESP2: `*n`). */
+  push(n: number): void;
+  /** `,d` double (RESP2: bulk string with Redis's formatting). */
+  double(d: number): void;
+  /** `#t`/`#f` (RESP2: `:1`/`:0`). */
+  bool(b: boolean): void;
+  /** `=len txt:...` verbatim string (RESP2: bulk). */
+  verbatim(text: string, format?: string): void;
+  /** `(n` big number (RESP2: bulk). */
+  bigNumber(digits: string): void;
+  /** Writes an array of bulk strings. */
+  bulkArray(items: readonly (string | null)[]): void;
+  /** Pre-encoded RESP bytes (used for shared constant replies). */
+  raw(bytes: Uint8Array): void;
+}
+
+/** Formats a double as Redis does in replies (%.17g, with inf/-inf/nan spelled out). */
+export function formatDouble(d: number): string {
+  if (d === Infinity) return "inf";
+  if (d === -Infinity) return "-inf";
+  if (Number.isNaN(d)) return "nan";
+  if (Number.isInteger(d) && Math.abs(d) < 1e17) return d === 0 && 1 / d < 0 ? "-0" : String(d);
+  return formatG17(d);
+}
+
+/** C's `%.17g` formatting of a finite double. */
+export function formatG17(d: number): string {
+  if (d === 0) return 1 / d < 0 ? "-0" : "0";
+  let exp = Math.floor(Math.log10(Math.abs(d)));
+  // Correct rounding artifacts of log10 via toExponential.
+  const e = d.toExponential(16);
+  exp = parseInt(e.slice(e.indexOf("e") + 1), 10);
+  if (exp < -4 || exp >= 17) {
+    let [mant, ex] = e.split("e");
+    if (mant.includes(".")) mant = mant.replace(/0+$/, "").replace(/\.$/, "");
+    const n = parseInt(ex, 10);
+    const sign = n < 0 ? "-" : "+";
+    const abs = Math.abs(n);
+    return `${mant}e${sign}${abs < 10 ? "0" + abs : abs}`;
+  }
+  let s = d.toFixed(Math.max(0, 16 - exp));
+  if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
+  return s;
+}
+
+const CRLF = "\r\n";
+
+/** Replies encoded into a growable buffer, flushed by the connection in one write. */
+export class RespWriter implements ReplyWriter {
+  /** Protocol version of the peer. */
+  proto: 2 | 3 = 2;
+  /** Error replies written so far. */
+  errorCount = 0;
+  /** Text of the last error reply. */
+  lastError: string | null = null;
+  private buf: Buffer;
+  private spare: Buffer;
+  /** Number of bytes written since the last `take()`. */
+  length = 0;
+
+  constructor(initial = 16 * 1024) {
+    this.buf = Buffer.allocUnsafe(initial);
+    this.spare = Buffer.allocUnsafe(initial);
+  }
+
+  private ensure(n: number): void {
+    const need = this.length + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const nb = Buffer.allocUnsafe(size);
+    this.buf.copy(nb, 0, 0, this.length);
+    this.buf = nb;
+  }
+
+  private ascii(s: string): void {
+    this.ensure(s.length);
+    this.length += latin1Write(this.buf, s, this.length);
+  }
+
+  /**
+   * Returns the pending bytes and switches to the spare buffer, so replies written while the
+   * returned bytes are still being sent do not overwrite them. The view stays valid until the
+   * next `take()`.
+   */
+  take(): Uint8Array {
+    const out = this.buf.subarray(0, this.length);
+    const b = this.buf;
+    this.buf = this.spare.length > 1024 * 1024 ? Buffer.allocUnsafe(16 * 1024) : this.spare;
+    this.spare = b;
+    this.length = 0;
+    return out;
+  }
+
+  simple(text: string): void {
+    this.ascii("+" + text + CRLF);
+  }
+
+  error(text: string): void {
+    this.errorCount++;
+    this.lastError = text;
+    const clean = text.replace(/[\r\n]/g, " ");
+    this.ascii((/^[A-Z]+ /.test(clean) || clean.startsWith("-") ? "-" : "-ERR ") + clean.replace(/^-/, "") + CRLF);
+  }
+
+  int(n: number | bigint): void {
+    this.ascii(":" + n + CRLF);
+  }
+
+  bulk(s: string | null): void {
+    if (s === null) return this.nil();
+    const len = s.length;
+    this.ensure(len + 32);
+    let p = this.length;
+    p += latin1Write(this.buf, "$" + len + CRLF, p);
+    if (len < 64) {
+      for (let i = 0; i < len; i++) this.buf[p + i] = s.charCodeAt(i);
+      p += len;
+    } else {
+      p += latin1Write(this.buf, s, p);
+    }
+    this.buf[p++] = 13;
+    this.buf[p++] = 10;
+    this.length = p;
+  }
+
+  bulkBytes(b: Uint8Array): void {
+    this.ensure(b.length + 32);
+    this.length += latin1Write(this.buf, "$" + b.length + CRLF, this.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+    this.buf[this.length++] = 13;
+    this.buf[this.length++] = 10;
+  }
+
+  nil(): void {
+    this.ascii(this.proto === 3 ? "_\r\n" : "$-1\r\n");
+  }
+
+  nilArray(): void {
+    this.ascii(this.proto === 3 ? "_\r\n" : "*-1\r\n");
+  }
+
+  array(n: number): void {
+    this.ascii("*" + n + CRLF);
+  }
+
+  map(n: number): void {
+    this.ascii(this.proto === 3 ? "%" + n + CRLF : "*" + 2 * n + CRLF);
+  }
+
+  set(n: number): void {
+    this.ascii((this.proto === 3 ? "~" : "*") + n + CRLF);
+  }
+
+  push(n: number): void {
+    this.ascii((this.proto === 3 ? ">" : "*") + n + CRLF);
+  }
+
+  double(d: number): void {
+    if (this.proto === 3) this.ascii("," + formatDouble(d) + CRLF);
+    else this.bulk(formatDouble(d));
+  }
+
+  bool(b: boolean): void {
+    if (this.proto === 3) this.ascii(b ? "#t\r\n" : "#f\r\n");
+    else this.ascii(b ? ":1\r\n" : ":0\r\n");
+  }
+
+  verbatim(text: string, format = "txt"): void {
+    if (this.proto === 3) {
+      this.ascii("=" + (text.length + 4) + CRLF + format + ":");
+      this.ensure(text.length + 2);
+      this.length += latin1Write(this.buf, text, this.length);
+      this.ascii(CRLF);
+    } else {
+      this.bulk(text);
+    }
+  }
+
+  bigNumber(digits: string): void {
+    if (this.proto === 3) this.ascii("(" + digits + CRLF);
+    else this.bulk(digits);
+  }
+
+  bulkArray(items: readonly (string | null)[]): void {
+    this.array(items.length);
+    for (const it of items) this.bulk(it);
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+}
+
+/** A writer that records nothing; used when replies are discarded (replication apply). */
+export class NullWriter implements ReplyWriter {
+  /** Protocol version (irrelevant for a discarding writer). */
+  proto: 2 | 3 = 2;
+  /** Error replies written so far. */
+  errorCount = 0;
+  /** Last error written, so appliers can log failures. */
+  lastError: string | null = null;
+  simple(): void {}
+  error(text: string): void {
+    this.errorCount++;
+    this.lastError = text;
+  }
+  int(): void {}
+  bulk(): void {}
+  bulkBytes(): void {}
+  nil(): void {}
+  nilArray(): void {}
+  array(): void {}
+  map(): void {}
+  set(): void {}
+  push(): void {}
+  double(): void {}
+  bool(): void {}
+  verbatim(): void {}
+  bigNumber(): void {}
+  bulkArray(): void {}
+  raw(): void {}
+}

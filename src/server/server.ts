@@ -1,0 +1,141 @@
+/**
+ * Server: the composition root that ties config, store, clients and statistics together.
+ *
+ * Owns: the set of connected clients, the keyspace (through Store), counters, and the
+ * background cycles (active expiry). Invariants: one Server per process; everything a
+ * handler needs is reachable from here; no socket code lives here.
+ */
+import { Config } from "../config/config.ts";
+import { Store } from "../store/store.ts";
+import type { Shard } from "../store/shard.ts";
+import { Stats } from "./stats.ts";
+import type { Client, ClientOrigin } from "./client.ts";
+import { log } from "../observability/log.ts";
+import { VERSION } from "../version.ts";
+
+/** Receives every applied write, for the journal and replication (issue 5 plugs in here). */
+export interface WriteObserver {
+  /** A command changed data in database `db`; `args` is its deterministic form. */
+  onWrite(db: number, args: string[]): void;
+}
+
+/** The running server. */
+export class Server {
+  /** Flag values. */
+  readonly config: Config;
+  /** Keyspace. */
+  readonly store: Store;
+  /** Counters. */
+  readonly stats = new Stats();
+  /** Connected clients by id. */
+  readonly clients = new Map<number, Client>();
+  /** Next client id. */
+  nextClientId = 1;
+  /** Start time (ms). */
+  readonly startTime = Date.now();
+  /** Random 40-hex run id. */
+  readonly runId: string;
+  /** Version string reported by INFO and HELLO. */
+  readonly version = VERSION;
+  /** Write observers (journal, replication, keyspace events). */
+  readonly writeObservers: WriteObserver[] = [];
+  /** Set when the server is a replica of another server (replication module). */
+  replicaOf: { host: string; port: number } | null = null;
+  /** Pause state from CLIENT PAUSE: until (ms) and whether only writes pause. */
+  pause: { until: number; writesOnly: boolean } | null = null;
+  /** Unix time (s) of the last successful save. */
+  lastSave = Math.floor(Date.now() / 1000);
+  /** Value of `store.dirty` at the last successful save. */
+  dirtyAtLastSave = 0;
+  /** Callbacks run when any client disconnects (pub/sub, blocking, replication clean-up). */
+  readonly onClientClose: ((c: Client) => void)[] = [];
+  /** Clients in MONITOR mode. */
+  readonly monitors = new Set<Client>();
+  /** Requests a shutdown; installed by main/net. */
+  shutdown: (save: boolean | null) => Promise<boolean> = () => Promise.resolve(false);
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(config: Config) {
+    this.config = config;
+    const cpus = navigator.hardwareConcurrency || 1;
+    const shards = config.num("num_shards") || config.num("proactor_threads") || cpus;
+    this.store = new Store(shards, config.num("dbnum"), {
+      isReplica: () => this.replicaOf !== null,
+      onExpired: (shard, db, key) => this.onExpired(shard, db, key),
+    });
+    const bytes = new Uint8Array(20);
+    crypto.getRandomValues(bytes);
+    this.runId = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  /** Whether clients on `origin` must authenticate before running commands. */
+  authRequired(origin: ClientOrigin): boolean {
+    if (origin === "internal") return false;
+    if (origin === "admin" && this.config.bool("admin_nopass")) return false;
+    return this.config.str("requirepass") !== "";
+  }
+
+  /** True while this server replicates from a primary. */
+  get isReplica(): boolean {
+    return this.replicaOf !== null;
+  }
+
+  /** Role name for INFO and HELLO. */
+  get roleName(): "master" | "replica" {
+    return this.replicaOf ? "replica" : "master";
+  }
+
+  /** Records an applied write (journal, replicas, dirty counter). */
+  recordWrite(db: number, args: string[]): void {
+    for (const o of this.writeObservers) o.onWrite(db, args);
+  }
+
+  private onExpired(_shard: Shard, db: number, key: string): void {
+    this.stats.expiredKeys++;
+    this.recordWrite(db, ["DEL", key]);
+  }
+
+  /** Starts background cycles (active expiry at `hz`). */
+  start(): void {
+    const schedule = () => {
+      const hz = this.config.num("hz");
+      this.expiryTimer = setTimeout(() => {
+        this.activeExpireCycle();
+        schedule();
+      }, hz > 0 ? Math.max(1, Math.floor(1000 / hz)) : 1000);
+    };
+    schedule();
+  }
+
+  /** Stops background cycles. */
+  stop(): void {
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+  }
+
+  /**
+   * One active-expiry cycle like Redis's: sample 20 keys with a TTL per db per shard, repeat
+   * while more than 25% of the sample expired, within a time budget of 25% of the tick.
+   */
+  activeExpireCycle(): void {
+    if (this.isReplica) return;
+    const hz = this.config.num("hz") || 10;
+    const budgetMs = Math.max(1, 250 / hz);
+    const start = performance.now();
+    const now = Date.now();
+    for (const shard of this.store.shards) {
+      for (const db of shard.dbs) {
+        if (db.expires.size === 0) continue;
+        for (let round = 0; round < 16; round++) {
+          const [sampled, expired] = db.activeExpire(20, now);
+          if (sampled === 0 || expired * 4 <= sampled) break;
+          if (performance.now() - start > budgetMs) return;
+        }
+      }
+    }
+  }
+
+  /** Logs at startup what was configured. */
+  describe(): void {
+    log.info(`damselfly ${this.version} starting: ${this.store.numShards} shards, ${this.store.dbCount} dbs, run id ${this.runId}`);
+  }
+}

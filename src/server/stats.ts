@@ -1,0 +1,94 @@
+/**
+ * Server-wide counters reported by INFO stats, commandstats, errorstats and metrics.
+ *
+ * Invariant: counters only grow, except through CONFIG RESETSTAT.
+ */
+
+/** Per-command counters (INFO commandstats). */
+export interface CommandStat {
+  /** Successful and failed executions. */
+  calls: number;
+  /** Total microseconds spent. */
+  usec: number;
+  /** Rejected before execution (arity, auth, READONLY, ...). */
+  rejected: number;
+  /** Executed but replied with an error. */
+  failed: number;
+}
+
+/** One SLOWLOG entry. */
+export interface SlowlogEntry {
+  /** Increasing id. */
+  id: number;
+  /** Unix time in seconds. */
+  time: number;
+  /** Duration in microseconds. */
+  durationUs: number;
+  /** Arguments, truncated as Redis does. */
+  args: string[];
+  /** Client address. */
+  addr: string;
+  /** Client name. */
+  name: string;
+}
+
+/** All resettable counters. */
+export class Stats {
+  /** Connections accepted since start. */
+  totalConnections = 0;
+  /** Connections refused (maxclients). */
+  rejectedConnections = 0;
+  /** Commands processed. */
+  totalCommands = 0;
+  /** Keys removed by expiry. */
+  expiredKeys = 0;
+  /** Keys removed by eviction. */
+  evictedKeys = 0;
+  /** Successful key lookups. */
+  keyspaceHits = 0;
+  /** Failed key lookups. */
+  keyspaceMisses = 0;
+  /** Bytes read from clients. */
+  netInputBytes = 0;
+  /** Bytes written to clients. */
+  netOutputBytes = 0;
+  /** Error replies sent. */
+  totalErrorReplies = 0;
+  /** Per-command counters. */
+  commands = new Map<string, CommandStat>();
+  /** Error replies by error code (ERR, WRONGTYPE, ...). */
+  errors = new Map<string, number>();
+  /** Slow log, newest first. */
+  slowlog: SlowlogEntry[] = [];
+  /** Next slow log id. */
+  slowlogNextId = 0;
+
+  /** Counters of `name`, created on first use. */
+  command(name: string): CommandStat {
+    let s = this.commands.get(name);
+    if (s === undefined) this.commands.set(name, s = { calls: 0, usec: 0, rejected: 0, failed: 0 });
+    return s;
+  }
+
+  /** Counts one error reply with the given code. */
+  countError(code: string): void {
+    this.totalErrorReplies++;
+    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+  }
+
+  /** CONFIG RESETSTAT. */
+  reset(): void {
+    this.totalConnections = 0;
+    this.rejectedConnections = 0;
+    this.totalCommands = 0;
+    this.expiredKeys = 0;
+    this.evictedKeys = 0;
+    this.keyspaceHits = 0;
+    this.keyspaceMisses = 0;
+    this.netInputBytes = 0;
+    this.netOutputBytes = 0;
+    this.totalErrorReplies = 0;
+    this.commands.clear();
+    this.errors.clear();
+  }
+}

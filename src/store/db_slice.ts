@@ -1,0 +1,183 @@
+/**
+ * DbSlice: one logical database's keys on one shard.
+ *
+ * Owns: the key → value map and the key → absolute-expiry (ms) map of that db on that shard.
+ * Invariants: every mutation goes through this class, and `beforeWrite` runs before a key's
+ * value is changed, replaced or removed (WATCH invalidation and point-in-time snapshots hang
+ * off it); an expired key is never returned; on a replica, expired keys are hidden but only
+ * deleted when the primary's journal says so.
+ */
+import type { Shard } from "./shard.ts";
+import type { Value } from "./values.ts";
+
+/** Callback run before a key is modified; receives the slice and the key. */
+export type PreWriteHook = (slice: DbSlice, key: string) => void;
+
+/** One database's portion of one shard. */
+export class DbSlice {
+  /** Key → value. */
+  readonly data = new Map<string, Value>();
+  /** Key → absolute expiry time in ms since the epoch (only keys with a TTL). */
+  readonly expires = new Map<string, number>();
+  /** Keys watched by MULTI clients → callbacks that mark them dirty. */
+  watched: Map<string, Set<() => void>> | null = null;
+  /** Round-robin position of the active expiry cycle. */
+  expireCursor: Iterator<[string, number]> | null = null;
+
+  constructor(readonly shard: Shard, readonly dbIndex: number) {}
+
+  /** Number of keys (including logically expired ones not yet removed). */
+  get size(): number {
+    return this.data.size;
+  }
+
+  /** Runs the pre-write hooks for `key`. Call before mutating a value in place. */
+  beforeWrite(key: string): void {
+    this.shard.counters.dirty++;
+    const hooks = this.shard.preWriteHooks;
+    for (let i = 0; i < hooks.length; i++) hooks[i](this, key);
+    if (this.watched !== null) {
+      const w = this.watched.get(key);
+      if (w !== undefined) for (const cb of w) cb();
+    }
+  }
+
+  /** True when `key` has a TTL in the past. */
+  isExpired(key: string, now = Date.now()): boolean {
+    if (this.expires.size === 0) return false;
+    const at = this.expires.get(key);
+    return at !== undefined && at <= now;
+  }
+
+  /**
+   * Handles an expired key found on access: a primary deletes it (and journals a DEL via the
+   * shard); a replica leaves it for the primary's DEL. Returns true if `key` is expired.
+   */
+  private expireIfNeeded(key: string): boolean {
+    const at = this.expires.get(key);
+    if (at === undefined || at > this.shard.clock()) return false;
+    if (!this.shard.isReplica()) this.removeExpired(key);
+    return true;
+  }
+
+  /** Deletes an expired key and reports it (journal DEL, stats, notifications). */
+  removeExpired(key: string): void {
+    this.beforeWrite(key);
+    this.data.delete(key);
+    this.expires.delete(key);
+    this.shard.onExpired(this, key);
+  }
+
+  /** Reads a value; expired keys read as absent. */
+  get(key: string): Value | undefined {
+    const v = this.data.get(key);
+    if (v === undefined) return undefined;
+    if (this.expires.size !== 0 && this.expireIfNeeded(key)) return undefined;
+    return v;
+  }
+
+  /** True when the key exists and is not expired. */
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  /** Reads a value that the caller is about to mutate in place; runs the pre-write hooks. */
+  getForWrite(key: string): Value | undefined {
+    const v = this.get(key);
+    if (v !== undefined) this.beforeWrite(key);
+    return v;
+  }
+
+  /**
+   * Stores a value. `expireAt` undefined clears any TTL; null keeps the existing TTL
+   * (KEEPTTL); a number sets an absolute ms expiry.
+   */
+  set(key: string, value: Value, expireAt: number | null | undefined = undefined): void {
+    this.beforeWrite(key);
+    if (expireAt === null) {
+      if (this.expires.size !== 0 && this.isExpired(key)) this.expires.delete(key);
+    } else if (expireAt === undefined) {
+      if (this.expires.size !== 0) this.expires.delete(key);
+    } else {
+      this.expires.set(key, expireAt);
+    }
+    this.data.set(key, value);
+  }
+
+  /** Replaces the value of an existing key after an in-place-incompatible change, keeping its TTL. */
+  replaceValue(key: string, value: Value): void {
+    this.beforeWrite(key);
+    this.data.set(key, value);
+  }
+
+  /** Removes a key; returns whether a live key was removed. */
+  delete(key: string): boolean {
+    if (this.get(key) === undefined) return false;
+    this.beforeWrite(key);
+    this.data.delete(key);
+    if (this.expires.size !== 0) this.expires.delete(key);
+    return true;
+  }
+
+  /** Absolute expiry in ms, or undefined when the key has no TTL. */
+  getExpire(key: string): number | undefined {
+    return this.expires.size === 0 ? undefined : this.expires.get(key);
+  }
+
+  /** Sets or clears (undefined) the absolute expiry of an existing key. */
+  setExpire(key: string, at: number | undefined): void {
+    this.beforeWrite(key);
+    if (at === undefined) this.expires.delete(key);
+    else this.expires.set(key, at);
+  }
+
+  /** Removes every key; runs hooks for watched keys and snapshots first. */
+  flush(): void {
+    this.shard.counters.dirty += this.data.size + 1;
+    if (this.shard.preWriteHooks.length !== 0) for (const k of this.data.keys()) this.beforeWrite(k);
+    else if (this.watched !== null) for (const k of this.watched.keys()) this.beforeWrite(k);
+    this.data.clear();
+    this.expires.clear();
+    this.expireCursor = null;
+  }
+
+  /** Registers a watch callback for `key`; returns a function that removes it. */
+  watch(key: string, onTouch: () => void): () => void {
+    if (this.watched === null) this.watched = new Map();
+    let set = this.watched.get(key);
+    if (set === undefined) this.watched.set(key, set = new Set());
+    set.add(onTouch);
+    return () => {
+      const s = this.watched?.get(key);
+      if (s === undefined) return;
+      s.delete(onTouch);
+      if (s.size === 0) this.watched!.delete(key);
+      if (this.watched!.size === 0) this.watched = null;
+    };
+  }
+
+  /**
+   * Samples keys with a TTL and removes the expired ones, like Redis's active expiry.
+   * Returns [sampled, expired].
+   */
+  activeExpire(maxSamples: number, now: number): [number, number] {
+    if (this.expires.size === 0) return [0, 0];
+    let sampled = 0;
+    let expired = 0;
+    if (this.expireCursor === null) this.expireCursor = this.expires.entries();
+    while (sampled < maxSamples) {
+      const r = this.expireCursor.next();
+      if (r.done) {
+        this.expireCursor = this.expires.entries();
+        break;
+      }
+      sampled++;
+      const [key, at] = r.value;
+      if (at <= now) {
+        this.removeExpired(key);
+        expired++;
+      }
+    }
+    return [sampled, expired];
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Key → shard mapping.
+ *
+ * Invariant: a key's shard depends only on its bytes (or on the bytes inside its first
+ * non-empty `{hashtag}`), so keys sharing a hashtag always live on the same shard.
+ */
+
+/** The part of a key that is hashed: the first non-empty `{...}` section, else the whole key. */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf("{");
+  if (open === -1) return key;
+  const close = key.indexOf("}", open + 1);
+  if (close === -1 || close === open + 1) return key;
+  return key.substring(open + 1, close);
+}
+
+/** 32-bit FNV-1a over the latin1 bytes of a string. */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** The shard index that owns `key` among `numShards` shards. */
+export function shardOf(key: string, numShards: number): number {
+  if (numShards === 1) return 0;
+  return fnv1a(key.indexOf("{") === -1 ? key : hashTagOf(key)) % numShards;
+}

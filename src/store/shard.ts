@@ -1,0 +1,51 @@
+/**
+ * Shard: an independent slice of the keyspace across all databases.
+ *
+ * Owns: one DbSlice per database, the hooks that observe writes (snapshots, journal), and
+ * the expiry bookkeeping of its keys. Invariants: a key lives on exactly one shard (see
+ * key_hash.ts); nothing outside the store reaches into another shard's maps directly.
+ */
+import { DbSlice, type PreWriteHook } from "./db_slice.ts";
+
+/** Environment a shard needs from the server: role, clock and expiry reporting. */
+export interface ShardHost {
+  /** True while this server is a replica (expired keys are hidden, not deleted). */
+  isReplica(): boolean;
+  /** Called after a key was removed because it expired. */
+  onExpired(shard: Shard, db: number, key: string): void;
+}
+
+/** One shard: DbSlices for every database plus write observers. */
+export class Shard {
+  /** DbSlice per database index. */
+  readonly dbs: DbSlice[];
+  /** Hooks run before any key of this shard changes (snapshot writers add themselves). */
+  readonly preWriteHooks: PreWriteHook[] = [];
+  /** Shared change counter of the whole store (bumped before every key change). */
+  readonly counters: { dirty: number };
+  /** Current time in ms; replaceable in tests. */
+  clock: () => number = Date.now;
+
+  constructor(readonly index: number, dbCount: number, private host: ShardHost, counters: { dirty: number }) {
+    this.counters = counters;
+    this.dbs = [];
+    for (let i = 0; i < dbCount; i++) this.dbs.push(new DbSlice(this, i));
+  }
+
+  /** Whether expired keys must be kept until the primary deletes them. */
+  isReplica(): boolean {
+    return this.host.isReplica();
+  }
+
+  /** Reports an expired key (journaled as DEL by the host). */
+  onExpired(slice: DbSlice, key: string): void {
+    this.host.onExpired(this, slice.dbIndex, key);
+  }
+
+  /** Total keys over all databases. */
+  keyCount(): number {
+    let n = 0;
+    for (const db of this.dbs) n += db.size;
+    return n;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Value representations held by the keyspace.
+ *
+ * Invariant: a Redis string is stored as a latin1 JS string (one char per byte), which is
+ * the cheapest layout V8 offers; every other type is an object whose `kind` names its Redis
+ * type. `typeOf` is therefore one `typeof` check on the hot path.
+ */
+
+/** Redis type names as TYPE reports them. */
+export type RedisType = "string" | "list" | "set" | "zset" | "hash" | "stream";
+
+/** A non-string value: lists, hashes, sets, sorted sets and streams implement this. */
+export interface CollectionValue {
+  /** The Redis type of the value. */
+  readonly kind: Exclude<RedisType, "string">;
+  /** Redis's OBJECT ENCODING name for the current representation. */
+  encoding(): string;
+  /** Number of elements (used for emptiness checks and MEMORY USAGE). */
+  size(): number;
+  /** Deep copy (COPY, snapshots of values that are about to change). */
+  clone(): CollectionValue;
+  /** Rough bytes held, for MEMORY USAGE. */
+  memoryUsage(): number;
+}
+
+/** Anything stored under a key. */
+export type Value = string | CollectionValue;
+
+/** The Redis type of a stored value. */
+export function typeOf(v: Value): RedisType {
+  return typeof v === "string" ? "string" : v.kind;
+}
+
+/** Largest string that Redis stores as `embstr`. */
+const EMBSTR_MAX = 44;
+
+/** OBJECT ENCODING of a stored string: int, embstr or raw, as Redis reports it. */
+export function stringEncoding(s: string): string {
+  if (s.length <= 20 && isCanonicalInt64(s)) return "int";
+  return s.length <= EMBSTR_MAX ? "embstr" : "raw";
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** True when `s` is the canonical decimal form of a signed 64-bit integer (no +, no leading 0). */
+export function isCanonicalInt64(s: string): boolean {
+  if (s.length === 0 || s.length > 20) return false;
+  if (!/^(0|-?[1-9][0-9]*)$/.test(s)) return false;
+  if (s.length < 19) return true;
+  const b = BigInt(s);
+  return b >= INT64_MIN && b <= INT64_MAX;
+}
+
+/** Rough per-value bytes, for MEMORY USAGE. */
+export function valueMemoryUsage(key: string, v: Value): number {
+  const base = 56 + key.length;
+  return typeof v === "string" ? base + 16 + v.length : base + v.memoryUsage();
+}
