@@ -117,7 +117,10 @@ export function dispatch(c: Client, args: string[]): void | Promise<void> {
     c.w.simple("QUEUED");
     return;
   }
-  return execute(c, spec, args);
+  const r = execute(c, spec, args);
+  // Clients blocked on keys this command changed are served only once it has completed.
+  if (r instanceof Promise) return r.then(() => c.server.blocking.serveReady());
+  c.server.blocking.serveReady();
 }
 
 /**

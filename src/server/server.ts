@@ -11,6 +11,7 @@ import type { Shard } from "../store/shard.ts";
 import { Stats } from "./stats.ts";
 import type { Client, ClientOrigin } from "./client.ts";
 import { log } from "../observability/log.ts";
+import { BlockingRegistry } from "./blocking.ts";
 import { VERSION } from "../version.ts";
 
 /** Receives every applied write, for the journal and replication (issue 5 plugs in here). */
@@ -47,6 +48,13 @@ export class Server {
   lastSave = Math.floor(Date.now() / 1000);
   /** Value of `store.dirty` at the last successful save. */
   dirtyAtLastSave = 0;
+  /** Clients blocked on keys (BLPOP and friends). */
+  readonly blocking = new BlockingRegistry();
+  /**
+   * Publishes a message to a channel; the pub/sub family installs the real implementation.
+   * Returns the number of receivers.
+   */
+  publish: (channel: string, message: string) => number = () => 0;
   /** Callbacks run when any client disconnects (pub/sub, blocking, replication clean-up). */
   readonly onClientClose: ((c: Client) => void)[] = [];
   /** Clients in MONITOR mode. */
@@ -93,6 +101,20 @@ export class Server {
   private onExpired(_shard: Shard, db: number, key: string): void {
     this.stats.expiredKeys++;
     this.recordWrite(db, ["DEL", key]);
+    this.notify("x", "expired", key, db);
+  }
+
+  /**
+   * Emits a keyspace notification if `notify-keyspace-events` enables class `cls`
+   * (one of Redis's letters: g $ l s h z x e t m d n) and K and/or E.
+   */
+  notify(cls: string, event: string, key: string, db: number): void {
+    const flags = this.config.str("notify-keyspace-events");
+    if (flags === "") return;
+    const all = flags.includes("A") && "g$lshzxetd".includes(cls);
+    if (!all && !flags.includes(cls)) return;
+    if (flags.includes("K")) this.publish(`__keyspace@${db}__:${key}`, event);
+    if (flags.includes("E")) this.publish(`__keyevent@${db}__:${event}`, key);
   }
 
   /** Starts background cycles (active expiry at `hz`). */

@@ -21,6 +21,11 @@ export interface CollectionValue {
   clone(): CollectionValue;
   /** Rough bytes held, for MEMORY USAGE. */
   memoryUsage(): number;
+  /**
+   * Canonical latin1 serialization of the logical contents (order-independent where the
+   * type is unordered), used by DEBUG DIGEST so equal data gives equal digests.
+   */
+  canonical(): string;
 }
 
 /** Anything stored under a key. */
