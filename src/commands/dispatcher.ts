@@ -148,7 +148,9 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
     c.w.error(`ERR ${(e as Error).message}`);
     result = undefined;
   }
-  const finish = () => {
+  // A command that blocked (returned a promise) records its own writes when it is served:
+  // the store changed meanwhile for other reasons, so the dirty counter says nothing about it.
+  const finish = (mayRecord: boolean) => {
     const us = Math.round((performance.now() - start) * 1000);
     stat.calls++;
     stat.usec += us;
@@ -158,7 +160,7 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
       stat.failed++;
       server.stats.countError(errorCodeOf(c.w.lastError ?? "ERR"));
     }
-    if (isWrite && !failed && server.store.dirty !== dirtyBefore) {
+    if (mayRecord && isWrite && !failed && server.store.dirty !== dirtyBefore) {
       const vectors = propagateOverride ?? [args];
       for (const v of vectors) server.recordWrite(c.db, v);
     }
@@ -167,12 +169,12 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
     if (slower >= 0 && us >= slower) addSlowlog(c, args, us);
   };
   if (result instanceof Promise) {
-    return result.then(finish, (e) => {
+    return result.then(() => finish(false), (e) => {
       c.w.error(`ERR ${(e as Error).message}`);
-      finish();
+      finish(false);
     });
   }
-  finish();
+  finish(true);
 }
 
 function addSlowlog(c: Client, args: string[], us: number): void {
