@@ -1,0 +1,55 @@
+/**
+ * Differential testing: the same command list goes to damselfly and to a real redis-server,
+ * and the replies must be identical (after an optional per-step normalization for replies
+ * that legitimately differ, such as a TTL that ticked or the order of KEYS).
+ *
+ * Invariant: steps run strictly one after another on both servers, so every step sees the
+ * same prior state on both sides.
+ */
+import type { Reply, RespClient } from "./server.ts";
+
+/** One command of a differential run, optionally with a reply normalizer. */
+export type DiffStep = (string | number)[] | { cmd: (string | number)[]; norm: (r: Reply) => unknown };
+
+/** Renders a reply as a canonical, comparable value (errors, maps and bigints included). */
+export function canonicalReply(r: unknown): unknown {
+  if (r instanceof Error) return { error: r.message };
+  if (typeof r === "bigint") return { int: r.toString() };
+  if (typeof r === "number") return { int: String(r) };
+  if (r instanceof Map) return { map: [...r.entries()].map(([k, v]) => [canonicalReply(k), canonicalReply(v)]) };
+  if (Array.isArray(r)) return r.map(canonicalReply);
+  return r;
+}
+
+/** Sorts an array reply (for KEYS, SMEMBERS-like order-free replies). */
+export function sorted(r: Reply): unknown {
+  return Array.isArray(r) ? [...r].map((x) => JSON.stringify(canonicalReply(x))).sort() : r;
+}
+
+/** A normalizer accepting an integer in [lo, hi] (TTLs that may tick between servers). */
+export function within(lo: number, hi: number): (r: Reply) => unknown {
+  return (r) => (typeof r === "number" && r >= lo && r <= hi ? `int in [${lo}, ${hi}]` : r);
+}
+
+/** Escapes a latin1 string for readable mismatch messages. */
+function show(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
+}
+
+/**
+ * Runs `steps` on both clients; returns one description per mismatching step (empty when
+ * every reply matched).
+ */
+export async function runDifferential(damselfly: RespClient, redis: RespClient, steps: DiffStep[]): Promise<string[]> {
+  const mismatches: string[] = [];
+  for (const step of steps) {
+    const cmd = Array.isArray(step) ? step : step.cmd;
+    const norm = Array.isArray(step) ? (r: Reply) => r : step.norm;
+    const got = canonicalReply(norm(await damselfly.call(...cmd)));
+    const want = canonicalReply(norm(await redis.call(...cmd)));
+    if (show(got) !== show(want)) {
+      mismatches.push(`${show(cmd)}\n    damselfly: ${show(got)}\n    redis:     ${show(want)}`);
+    }
+  }
+  return mismatches;
+}
