@@ -10,6 +10,7 @@
 import type { Client } from "../server/client.ts";
 import type { CommandSpec } from "./types.ts";
 import { COMMANDS, findSubcommand } from "./registry.ts";
+import { pauseHold } from "./server_admin.ts";
 
 /** Commands allowed while a RESP2 client is in subscriber mode. */
 const PUBSUB_ALLOWED = new Set(["subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "ping", "quit", "reset"]);
@@ -108,6 +109,11 @@ export function dispatch(c: Client, args: string[]): void | Promise<void> {
       spec,
       `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
     );
+  }
+  if (c.server.pause !== null) {
+    // CLIENT PAUSE: hold the command (and the client's later ones) until the pause ends.
+    const held = pauseHold(c, spec, (a) => resolveCommand(a)?.spec);
+    if (held !== null) return held.then(() => dispatch(c, args));
   }
   if (c.multi && !MULTI_IMMEDIATE.has(spec.name.split("|")[0])) {
     if (spec.flags.includes("no_multi")) {

@@ -47,6 +47,7 @@ export function parseBool(text: string): boolean | null {
 
 /** Converts text to a typed value for `spec`; returns an error reason on failure. */
 export function parseFlagValue(spec: FlagSpec, text: string): FlagValue | { error: string } {
+  if (spec.parse) return spec.parse(text);
   switch (spec.type) {
     case "bool": {
       const b = parseBool(text);
@@ -56,9 +57,14 @@ export function parseFlagValue(spec: FlagSpec, text: string): FlagValue | { erro
     case "uint": {
       if (!/^\s*[-+]?\d+\s*$/.test(text)) return { error: "argument couldn't be parsed into an integer" };
       const n = Number(text);
-      if (!Number.isSafeInteger(n) || (spec.type === "uint" && n < 0)) return { error: "argument couldn't be parsed into an integer" };
-      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-        return { error: `argument must be between ${spec.min ?? 0} and ${spec.max ?? Number.MAX_SAFE_INTEGER} inclusive` };
+      if (!Number.isSafeInteger(n)) return { error: "argument couldn't be parsed into an integer" };
+      const min = spec.min ?? (spec.type === "uint" ? 0 : undefined);
+      if ((min !== undefined && n < min) || (spec.max !== undefined && n > spec.max)) {
+        return {
+          error: `argument must be between ${min ?? "-9223372036854775808"} and ${
+            spec.max ?? "9223372036854775807"
+          } inclusive`,
+        };
       }
       return n;
     }
@@ -75,7 +81,9 @@ export function parseFlagValue(spec: FlagSpec, text: string): FlagValue | { erro
     case "list":
       return text === "" ? [] : text.split(",").map((s) => s.trim()).filter((s) => s !== "");
     case "string":
-      if (spec.choices && !spec.choices.includes(text.toLowerCase())) return { error: "argument(s) must be one of the following: " + spec.choices.join(", ") };
+      if (spec.choices && !spec.choices.includes(text.toLowerCase())) {
+        return { error: "argument(s) must be one of the following: " + spec.choices.join(", ") };
+      }
       return spec.choices ? text.toLowerCase() : text;
   }
 }
@@ -98,6 +106,8 @@ export class Config {
   readonly explicit = new Set<string>();
   /** Path of the flagfile, if the server was started with one. */
   flagfile: string | null = null;
+  /** Flags whose value came only from a DFLY_* environment variable (CONFIG REWRITE skips them). */
+  private readonly fromEnv = new Set<string>();
 
   constructor() {
     for (const f of FLAG_TABLE) this.values.set(f.name, Array.isArray(f.default) ? [...f.default] : f.default);
@@ -147,7 +157,9 @@ export class Config {
   /** Formats a value the way CONFIG GET reports it. */
   format(spec: FlagSpec): string {
     const v = this.get(spec.name);
-    if (typeof v === "boolean") return spec.name.includes("-") || spec.name === "appendonly" ? (v ? "yes" : "no") : (v ? "true" : "false");
+    if (typeof v === "boolean") {
+      return spec.name.includes("-") || spec.name === "appendonly" ? (v ? "yes" : "no") : (v ? "true" : "false");
+    }
     if (Array.isArray(v)) return v.join(",");
     return String(v);
   }
@@ -193,7 +205,65 @@ export class Config {
       if (bad) return fail(bad);
       staged.push([spec, v]);
     }
-    for (const [spec, v] of staged) this.setValue(spec.name, v);
+    for (const [spec, v] of staged) {
+      this.setValue(spec.name, v);
+      this.fromEnv.delete(spec.name);
+    }
+    return null;
+  }
+
+  /** One flagfile line that sets `spec` to its current value. */
+  private flagLine(spec: FlagSpec): string {
+    const v = this.get(spec.name);
+    return `--${spec.name}=${Array.isArray(v) ? v.join(",") : String(v)}`;
+  }
+
+  /**
+   * CONFIG REWRITE: rewrites the flagfile so it holds the current value of every flag set
+   * explicitly (command line, flagfile, CONFIG SET; not environment-only values). Comments,
+   * blank lines and line order are kept; flags not in the file are appended. The file is
+   * replaced atomically. Returns null on success or the reason of the failure.
+   */
+  rewriteFlagfile(): string | null {
+    const path = this.flagfile;
+    if (path === null) return "The server is running without a config file";
+    let lines: string[];
+    try {
+      lines = Deno.readTextFileSync(path).split("\n");
+    } catch (e) {
+      return (e as Error).message;
+    }
+    if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+    const written = new Set<string>();
+    const out: string[] = [];
+    for (const raw of lines) {
+      const line = raw.trim();
+      const name = line.startsWith("-") ? line.replace(/^--?/, "").split("=")[0] : "";
+      let spec = name === "" ? undefined : findFlag(name);
+      if (!spec && name.startsWith("no")) spec = findFlag(name.slice(2));
+      if (!spec) {
+        out.push(raw);
+        continue;
+      }
+      if (written.has(spec.name)) continue;
+      written.add(spec.name);
+      out.push(this.flagLine(spec));
+    }
+    for (const f of FLAG_TABLE) {
+      if (this.explicit.has(f.name) && !written.has(f.name) && !this.fromEnv.has(f.name)) out.push(this.flagLine(f));
+    }
+    const tmp = `${path}.rewrite-${Deno.pid}`;
+    try {
+      Deno.writeTextFileSync(tmp, out.join("\n") + "\n");
+      Deno.renameSync(tmp, path);
+    } catch (e) {
+      try {
+        Deno.removeSync(tmp);
+      } catch {
+        // nothing to clean up
+      }
+      return (e as Error).message;
+    }
     return null;
   }
 
@@ -253,7 +323,9 @@ export class Config {
         if (value === null) {
           if (spec.type === "bool") value = "true";
           else {
-            if (i + 1 >= args.length) throw new FlagError(`ERROR: Missing the value for the flag '${spec.name}'${origin}`);
+            if (i + 1 >= args.length) {
+              throw new FlagError(`ERROR: Missing the value for the flag '${spec.name}'${origin}`);
+            }
             value = args[++i];
           }
         }
@@ -266,11 +338,17 @@ export class Config {
       if (!k.startsWith("DFLY_")) continue;
       const name = k.slice(5);
       if (name === "PASSWORD") {
-        if (!given.has("requirepass")) apply(SPECS.get("requirepass")!, text, " (from DFLY_PASSWORD)");
+        if (!given.has("requirepass")) {
+          apply(SPECS.get("requirepass")!, text, " (from DFLY_PASSWORD)");
+          this.fromEnv.add("requirepass");
+        }
         continue;
       }
       const spec = findFlag(name);
-      if (spec && !given.has(spec.name)) apply(spec, text, ` (from ${k})`);
+      if (spec && !given.has(spec.name)) {
+        apply(spec, text, ` (from ${k})`);
+        this.fromEnv.add(spec.name);
+      }
     }
     return result;
   }
@@ -300,7 +378,7 @@ export function helpText(version: string): string {
     const def = Array.isArray(f.default) ? f.default.join(",") : JSON.stringify(f.default);
     lines.push(`  --${f.name} (${f.help}); type: ${f.type}; default: ${def};`);
   }
-  lines.push("  --flagfile (file with one flag per line); type: string; default: \"\";");
+  lines.push('  --flagfile (file with one flag per line); type: string; default: "";');
   lines.push("  --help (show this help); type: bool; default: false;");
   lines.push("  --version (show the version and exit); type: bool; default: false;");
   return lines.join("\n") + "\n";

@@ -3,8 +3,9 @@
  *
  * Invariant: adding a flag is adding one line here. Names use Dragonfly's spelling
  * (underscores); Redis's CONFIG parameters keep Redis's spelling (hyphens). `mutable` flags
- * can be changed with CONFIG SET.
+ * can be changed with CONFIG SET. The table keeps one flag per line, so deno fmt leaves this file alone.
  */
+// deno-fmt-ignore-file
 
 /** Value kinds a flag can take, with abseil-compatible parsing. */
 export type FlagType = "bool" | "int" | "uint" | "double" | "string" | "bytes" | "list";
@@ -30,6 +31,46 @@ export interface FlagSpec {
   min?: number;
   /** Largest accepted number. */
   max?: number;
+  /**
+   * Parses a value in Redis's syntax for this parameter (validation and normalization,
+   * e.g. `save` pairs or `notify-keyspace-events` classes); replaces the type's parser.
+   */
+  parse?: (text: string) => FlagValue | { error: string };
+}
+
+/** Redis's memtoull: digits with an optional b, k, kb, m, mb, g or gb unit (k = 1000, kb = 1024). */
+export function parseRedisMemory(text: string): FlagValue | { error: string } {
+  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(text);
+  const mult: Record<string, number> = { b: 1, k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
+  const v = m ? Number(m[1]) * mult[(m[2] ?? "b").toLowerCase()] : NaN;
+  return Number.isSafeInteger(v) ? v : { error: "argument must be a memory value" };
+}
+
+/** Validates Redis `save` points (`<seconds> <changes>` pairs, or empty) and normalizes spacing. */
+function parseSavePoints(text: string): FlagValue | { error: string } {
+  const parts = text.split(" ").filter((p) => p !== "");
+  if (parts.length % 2 !== 0 || parts.some((p) => !/^\d+$/.test(p))) return { error: "Invalid save parameters" };
+  return parts.join(" ");
+}
+
+/** Class letters of `notify-keyspace-events` that `A` stands for, in Redis's output order. */
+const NOTIFY_ALL = "g$lshzxetd";
+
+/** Validates `notify-keyspace-events` and returns Redis's canonical spelling (`AKE`, `xE`, `nKm`). */
+function parseNotifyClasses(text: string): FlagValue | { error: string } {
+  const valid = "Ag$lshzxeKEtmdn";
+  for (const ch of text) {
+    if (!valid.includes(ch)) return { error: "Invalid event class character. Use 'Ag$lshzxeKEtmdn'." };
+  }
+  const has = (ch: string) => text.includes(ch) || (text.includes("A") && NOTIFY_ALL.includes(ch));
+  let out = "";
+  if ([...NOTIFY_ALL].every(has)) out = "A";
+  else for (const ch of NOTIFY_ALL) if (has(ch)) out += ch;
+  if (text.includes("n")) out += "n";
+  if (text.includes("K")) out += "K";
+  if (text.includes("E")) out += "E";
+  if (text.includes("m")) out += "m";
+  return out;
 }
 
 const MB = 1024 * 1024;
@@ -96,24 +137,29 @@ export const FLAG_TABLE: readonly FlagSpec[] = [
   { name: "shard_repl_backlog_max_bytes", type: "bytes", default: 64 * MB, mutable: true, help: "journal bytes kept per shard for partial sync" },
   { name: "shard_repl_backlog_time_ms", type: "uint", default: 0, mutable: true, help: "ms journal entries are kept for partial sync; 0 means no age limit" },
   // Redis CONFIG compatibility parameters
-  { name: "maxmemory-policy", type: "string", default: "noeviction", mutable: true, help: "eviction policy", choices: ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"] },
-  { name: "save", type: "string", default: "", mutable: true, help: "Redis save points (stored and reported)" },
+  { name: "maxmemory-policy", type: "string", default: "noeviction", mutable: true, help: "eviction policy", choices: ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"] },
+  { name: "save", type: "string", default: "", mutable: true, help: "Redis save points (stored and reported)", parse: parseSavePoints },
   { name: "appendonly", type: "bool", default: false, mutable: true, help: "Redis AOF switch (reported only)" },
-  { name: "notify-keyspace-events", type: "string", default: "", mutable: true, help: "keyspace notification classes" },
+  { name: "notify-keyspace-events", type: "string", default: "", mutable: true, help: "keyspace notification classes", parse: parseNotifyClasses },
   { name: "hash-max-listpack-entries", type: "uint", default: 128, mutable: true, help: "hashes up to this many fields are listpacks" },
-  { name: "hash-max-listpack-value", type: "uint", default: 64, mutable: true, help: "hashes with values up to this size are listpacks" },
+  { name: "hash-max-listpack-value", type: "uint", default: 64, mutable: true, help: "hashes with values up to this size are listpacks", parse: parseRedisMemory },
   { name: "list-max-listpack-size", type: "int", default: -2, mutable: true, help: "quicklist node size (negative: KB class)" },
   { name: "list-compress-depth", type: "uint", default: 0, mutable: true, help: "quicklist compression depth (reported only)" },
   { name: "set-max-intset-entries", type: "uint", default: 512, mutable: true, help: "integer sets up to this size are intsets" },
   { name: "set-max-listpack-entries", type: "uint", default: 128, mutable: true, help: "sets up to this size are listpacks" },
-  { name: "set-max-listpack-value", type: "uint", default: 64, mutable: true, help: "sets with members up to this size are listpacks" },
+  { name: "set-max-listpack-value", type: "uint", default: 64, mutable: true, help: "sets with members up to this size are listpacks", parse: parseRedisMemory },
   { name: "zset-max-listpack-entries", type: "uint", default: 128, mutable: true, help: "sorted sets up to this size are listpacks" },
-  { name: "zset-max-listpack-value", type: "uint", default: 64, mutable: true, help: "sorted sets with members up to this size are listpacks" },
-  { name: "stream-node-max-bytes", type: "bytes", default: 4096, mutable: true, help: "stream node size limit" },
+  { name: "zset-max-listpack-value", type: "uint", default: 64, mutable: true, help: "sorted sets with members up to this size are listpacks", parse: parseRedisMemory },
+  { name: "stream-node-max-bytes", type: "bytes", default: 4096, mutable: true, help: "stream node size limit", parse: parseRedisMemory },
   { name: "stream-node-max-entries", type: "uint", default: 100, mutable: true, help: "stream node entry limit" },
   { name: "lua-time-limit", type: "uint", default: 5000, mutable: true, help: "script time limit (ms)" },
-  { name: "timeout", type: "uint", default: 0, mutable: true, help: "close idle clients after this many seconds; 0 disables" },
-  { name: "databases", type: "uint", default: 16, help: "alias reported for dbnum" },
+  { name: "timeout", type: "uint", default: 0, max: 2147483647, mutable: true, help: "close idle clients after this many seconds; 0 disables" },
+  { name: "appendfsync", type: "string", default: "everysec", mutable: true, help: "Redis AOF fsync policy (reported only)", choices: ["always", "everysec", "no"] },
+  { name: "maxmemory-samples", type: "uint", default: 5, min: 1, max: 64, mutable: true, help: "keys sampled per eviction" },
+  { name: "lfu-log-factor", type: "uint", default: 10, mutable: true, help: "LFU counter logarithm factor" },
+  { name: "lfu-decay-time", type: "uint", default: 1, mutable: true, help: "LFU counter decay period in minutes" },
+  { name: "lazyfree-lazy-user-del", type: "bool", default: false, mutable: true, help: "DEL behaves like UNLINK (reported only)" },
+  { name: "lazyfree-lazy-user-flush", type: "bool", default: false, mutable: true, help: "FLUSH* default to ASYNC (reported only)" },
 ];
 
 /** Redis parameter names that are aliases of another entry (Redis 7 keeps both spellings). */
@@ -129,4 +175,5 @@ export const FLAG_ALIASES: Readonly<Record<string, string>> = {
   "slowlog-log-slower-than": "slowlog_log_slower_than",
   "slowlog-max-len": "slowlog_max_len",
   "replica-announce-ip": "replica_announce_ip",
+  databases: "dbnum",
 };
