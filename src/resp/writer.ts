@@ -61,24 +61,51 @@ export function formatDouble(d: number): string {
   return formatG17(d);
 }
 
-/** C's `%.17g` formatting of a finite double. */
+/** C's `%.17g` formatting of a finite double (glibc rounding: exact value, ties to even). */
 export function formatG17(d: number): string {
   if (d === 0) return 1 / d < 0 ? "-0" : "0";
-  let exp = Math.floor(Math.log10(Math.abs(d)));
-  // Correct rounding artifacts of log10 via toExponential.
-  const e = d.toExponential(16);
-  exp = parseInt(e.slice(e.indexOf("e") + 1), 10);
+  const neg = d < 0;
+  const a = neg ? -d : d;
+  // toExponential rounds an exact tie away from zero; C rounds it to even.
+  let e = a.toExponential(16);
+  const e18 = a.toExponential(17);
+  if (e18.charCodeAt(18) === 53 && (e18.charCodeAt(17) & 1) === 0 && isExactly(a, e18)) e = e18.slice(0, 18) + e18.slice(19);
+  const cut = e.indexOf("e");
+  const digits = e[0] + e.slice(2, cut);
+  const exp = parseInt(e.slice(cut + 1), 10);
+  let out: string;
   if (exp < -4 || exp >= 17) {
-    let [mant, ex] = e.split("e");
-    if (mant.includes(".")) mant = mant.replace(/0+$/, "").replace(/\.$/, "");
-    const n = parseInt(ex, 10);
-    const sign = n < 0 ? "-" : "+";
-    const abs = Math.abs(n);
-    return `${mant}e${sign}${abs < 10 ? "0" + abs : abs}`;
+    const frac = digits.slice(1).replace(/0+$/, "");
+    const abs = Math.abs(exp);
+    out = digits[0] + (frac ? "." + frac : "") + "e" + (exp < 0 ? "-" : "+") + (abs < 10 ? "0" + abs : abs);
+  } else if (exp >= 0) {
+    const frac = digits.slice(exp + 1).replace(/0+$/, "");
+    out = digits.slice(0, exp + 1) + (frac ? "." + frac : "");
+  } else {
+    out = "0." + "0".repeat(-exp - 1) + digits.replace(/0+$/, "");
   }
-  let s = d.toFixed(Math.max(0, 16 - exp));
-  if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
-  return s;
+  return neg ? "-" + out : out;
+}
+
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+
+/** True when the positive double `a` equals the decimal in exponential notation `text` exactly. */
+function isExactly(a: number, text: string): boolean {
+  F64[0] = a;
+  const hi = U32[1];
+  const lo = U32[0];
+  const bexp = (hi >>> 20) & 0x7ff;
+  let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  let e2 = bexp - 1075;
+  if (bexp === 0) e2 = -1074;
+  else m |= 1n << 52n;
+  const cut = text.indexOf("e");
+  const n = BigInt(text[0] + text.slice(2, cut));
+  const e10 = parseInt(text.slice(cut + 1), 10) - (cut - 2);
+  const lhs = m * (e2 > 0 ? 1n << BigInt(e2) : 1n) * (e10 < 0 ? 10n ** BigInt(-e10) : 1n);
+  const rhs = n * (e10 > 0 ? 10n ** BigInt(e10) : 1n) * (e2 < 0 ? 1n << BigInt(-e2) : 1n);
+  return lhs === rhs;
 }
 
 const CRLF = "\r\n";
