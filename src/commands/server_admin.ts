@@ -91,7 +91,7 @@ function slowlogGet(c: Client, args: string[]): void {
     if (n === null || n < -1) return c.w.error("ERR count should be greater than or equal to -1");
     count = n === -1 ? log.length : n;
   } else if (args.length > 3) {
-    return c.w.error(`ERR wrong number of arguments for 'slowlog|get' command`);
+    return subcommandSyntaxError(c, "SLOWLOG", args[1]);
   }
   const n = Math.min(count, log.length);
   c.w.array(n);
@@ -272,9 +272,9 @@ function clientList(c: Client, args: string[]): void {
   } else if (args.length > 3 && args[2].toLowerCase() === "id") {
     selected = [];
     for (let i = 3; i < args.length; i++) {
-      const id = parseIntArg(args[i]);
-      if (id === null || id < 1) return c.w.error("ERR Invalid client ID");
-      const found = server.clients.get(id);
+      const id = parseI64(args[i]);
+      if (id === null) return c.w.error("ERR Invalid client ID");
+      const found = server.clients.get(Number(id));
       if (found) selected.push(found);
     }
   } else if (args.length !== 2) {

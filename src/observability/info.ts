@@ -464,7 +464,7 @@ function commandstatsSection(server: Server): string[] {
     if (st.calls === 0 && st.rejected === 0 && st.failed === 0) continue;
     const perCall = st.calls > 0 ? st.usec / st.calls : 0;
     out.push(
-      `cmdstat_${name}:calls=${st.calls},usec=${st.usec},usec_per_call=${
+      `cmdstat_${name}:calls=${st.calls},usec=${Math.round(st.usec)},usec_per_call=${
         perCall.toFixed(2)
       },rejected_calls=${st.rejected},failed_calls=${st.failed}`,
     );
