@@ -1,0 +1,174 @@
+/**
+ * Incremental RDB file writer: magic + AUX fields, functions, SELECTDB/RESIZEDB, keys with
+ * EXPIRETIME_MS (and IDLE/FREQ when given), EOF + CRC64, for RDB version 9 (Redis 6.2+), 10 (7.0+)
+ * or 11 (7.2+). Value encodings are chosen by RdbEncoder.
+ *
+ * Invariants: output goes to the sink in chunks of about `chunkSize` bytes, each a fresh array the
+ * writer never touches again (the sink may queue it); memory stays bounded by one chunk plus the
+ * largest single container blob; the CRC covers every byte from the magic through the EOF opcode.
+ * Calls must follow the file grammar: writeHeader first, end() last.
+ */
+import { ByteWriter } from "./bytes.ts";
+import { Opcode, type RdbWriteVersion } from "./constants.ts";
+import { Crc64 } from "./crc64.ts";
+import { RdbEncoder } from "./encoder.ts";
+import type { RdbEntry } from "./records.ts";
+
+/** Options of an RdbWriter. */
+export interface RdbWriterOptions {
+  /** Target RDB version: 9 (Redis 6.2+), 10 (7.0+) or 11 (7.2+). */
+  version: RdbWriteVersion;
+  /** LZF-compress strings longer than 20 bytes when it saves space (Redis's rdbcompression; default true). */
+  compress?: boolean;
+  /** Approximate size of the chunks handed to the sink (default 64 KB). */
+  chunkSize?: number;
+}
+
+/** The standard AUX fields a Redis server writes after the magic. */
+export interface RdbAuxInfo {
+  /** Value of `redis-ver` (the Redis version we claim, e.g. "7.0.15"). */
+  redisVer: string;
+  /** `redis-bits` (default 64). */
+  redisBits?: number;
+  /** `ctime`: unix seconds of the save (default now). */
+  ctimeSec?: number;
+  /** `used-mem` in bytes (default 0). */
+  usedMem?: number;
+  /** For replication snapshots: `repl-stream-db`, `repl-id` (40 hex chars), `repl-offset`. */
+  replication?: { streamDb: number; replId: string; offset: number | bigint };
+  /** `aof-base` (v10+) / `aof-preamble` (v9): 1 when the RDB is an AOF base (default false). */
+  aofBase?: boolean;
+}
+
+/** The part of an RdbEntry the writer needs (the db comes from `selectDb`). */
+export type RdbWritableEntry = Omit<RdbEntry, "db">;
+
+/** Writes an RDB file incrementally into a sink; see the file comment. */
+export class RdbWriter {
+  private readonly out = new ByteWriter(64 * 1024);
+  private readonly encoder: RdbEncoder;
+  private readonly crc = new Crc64();
+  private readonly chunkSize: number;
+  private written = 0;
+  private ended = false;
+
+  /** Creates a writer; `sink` receives each output chunk (ownership passes to it). */
+  constructor(private readonly sink: (chunk: Uint8Array) => void, readonly opts: RdbWriterOptions) {
+    if (opts.version !== 9 && opts.version !== 10 && opts.version !== 11) {
+      throw new Error(`RDB writer supports versions 9, 10 and 11, not ${opts.version}`);
+    }
+    this.chunkSize = opts.chunkSize ?? 64 * 1024;
+    this.encoder = new RdbEncoder(this.out, opts.version, opts.compress ?? true, () => this.maybeFlush());
+  }
+
+  /** Bytes handed to the sink or pending. */
+  get bytesWritten(): number {
+    return this.written + this.out.length;
+  }
+
+  /** Writes the magic (`REDIS00vv`) and the standard AUX fields in Redis's order. */
+  writeHeader(aux: RdbAuxInfo): void {
+    this.out.latin1(`REDIS${String(this.opts.version).padStart(4, "0")}`);
+    this.writeAux("redis-ver", aux.redisVer);
+    this.writeAux("redis-bits", String(aux.redisBits ?? 64));
+    this.writeAux("ctime", String(aux.ctimeSec ?? Math.floor(Date.now() / 1000)));
+    this.writeAux("used-mem", String(aux.usedMem ?? 0));
+    if (aux.replication) {
+      this.writeAux("repl-stream-db", String(aux.replication.streamDb));
+      this.writeAux("repl-id", aux.replication.replId);
+      this.writeAux("repl-offset", String(aux.replication.offset));
+    }
+    this.writeAux(this.opts.version >= 10 ? "aof-base" : "aof-preamble", aux.aofBase ? "1" : "0");
+    this.maybeFlush();
+  }
+
+  /** Writes one AUX field (latin1 key and value). */
+  writeAux(key: string, value: string): void {
+    this.out.u8(Opcode.AUX);
+    this.encoder.writeString(key);
+    this.encoder.writeString(value);
+  }
+
+  /** Writes a function library (FUNCTION2, RDB 10+): the full source with its `#!` line. */
+  writeFunction(code: string): void {
+    if (this.opts.version < 10) throw new Error("functions need RDB version 10 or later");
+    this.out.u8(Opcode.FUNCTION2);
+    this.encoder.writeString(code);
+    this.maybeFlush();
+  }
+
+  /** Starts a database: SELECTDB, then RESIZEDB with the key and expire counts (hints). */
+  selectDb(db: number, dbSize: number, expiresSize: number): void {
+    this.out.u8(Opcode.SELECTDB);
+    this.encoder.writeLen(db);
+    this.out.u8(Opcode.RESIZEDB);
+    this.encoder.writeLen(dbSize);
+    this.encoder.writeLen(expiresSize);
+  }
+
+  /**
+   * Writes a key of the current db. Empty collections are not valid RDB keys and are skipped
+   * (returns false), as Redis never holds them.
+   */
+  writeEntry(e: RdbWritableEntry): boolean {
+    const v = e.value;
+    const size = v.type === "list"
+      ? v.items.length
+      : v.type === "set"
+      ? v.members.length
+      : v.type === "zset"
+      ? v.entries.length
+      : v.type === "hash"
+      ? v.fields.length
+      : 1;
+    if (size === 0) return false;
+    const o = this.out;
+    if (e.expireAtMs !== undefined) {
+      o.u8(Opcode.EXPIRETIME_MS);
+      o.i64le(e.expireAtMs);
+    }
+    if (e.lruIdleSec !== undefined) {
+      o.u8(Opcode.IDLE);
+      this.encoder.writeLen(e.lruIdleSec);
+    }
+    if (e.lfuFreq !== undefined) {
+      o.u8(Opcode.FREQ);
+      o.u8(e.lfuFreq);
+    }
+    const type = this.encoder.typeOf(v);
+    o.u8(type);
+    this.encoder.writeString(e.key);
+    this.encoder.writeValue(type, v);
+    this.maybeFlush();
+    return true;
+  }
+
+  /** Writes EOF and the CRC64 and flushes everything to the sink. */
+  end(): void {
+    if (this.ended) throw new Error("RDB writer already ended");
+    this.ended = true;
+    this.out.u8(Opcode.EOF);
+    this.crc.update(this.out.buf, 0, this.out.length);
+    this.out.reserve(8);
+    this.crc.writeLE(this.out.buf, this.out.length);
+    this.out.length += 8;
+    this.emit();
+  }
+
+  private maybeFlush(): void {
+    if (this.out.length >= this.chunkSize) {
+      this.crc.update(this.out.buf, 0, this.out.length);
+      this.emit();
+    }
+  }
+
+  private emit(): void {
+    if (this.out.length === 0) return;
+    const chunk = this.out.toBytes();
+    this.written += chunk.length;
+    this.out.clear();
+    // Give back the room a huge value needed.
+    if (this.out.buf.length > 16 * this.chunkSize) this.out.buf = new Uint8Array(this.chunkSize * 2);
+    this.sink(chunk);
+  }
+}
