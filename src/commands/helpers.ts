@@ -33,7 +33,7 @@ export function parseI64(s: string): bigint | null {
 
 /** Parses an integer argument that must fit a JS safe integer; null when invalid. */
 export function parseIntArg(s: string): number | null {
-  const n = s.length <= 16 ? fastInt(s) : null;
+  const n = s.length <= 15 ? fastInt(s) : null; // 15 digits always fit a safe integer
   if (n !== null) return n;
   const b = parseI64(s);
   if (b === null || b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)) return null;
