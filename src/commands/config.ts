@@ -7,6 +7,7 @@
  */
 import type { Client } from "../server/client.ts";
 import { command, type CommandSpec } from "./types.ts";
+import { ERR } from "./helpers.ts";
 import { replyHelp } from "./server_admin.ts";
 import { resetInfoStats } from "../observability/info.ts";
 import { log } from "../observability/log.ts";
@@ -21,7 +22,7 @@ function configGet(c: Client, args: string[]): void {
 }
 
 function configSet(c: Client, args: string[]): void {
-  if ((args.length - 2) % 2 !== 0) return c.w.error("ERR wrong number of arguments for 'config|set' command");
+  if ((args.length - 2) % 2 !== 0) return c.w.error(ERR.syntax);
   const pairs: [string, string][] = [];
   for (let i = 2; i < args.length; i += 2) pairs.push([args[i], args[i + 1]]);
   const err = c.server.config.setPairs(pairs);

@@ -155,10 +155,43 @@ export function reportedCategories(spec: CommandSpec): string[] {
   return cats.sort((a, b) => rank(a) - rank(b)).map((c) => "@" + c);
 }
 
-/** Key-spec access flags derived from the command flags. */
-function keyFlags(spec: CommandSpec): string[] {
-  if (spec.flags.includes("write")) return ["RW", "access", "update"];
-  return ["RO", "access"];
+/** Redis 7's access flags of each command's first key spec (COMMAND INFO key specs, GETKEYSANDFLAGS). */
+const KEY_SPEC_FLAGS: ReadonlyMap<string, readonly string[]> = (() => {
+  const table: Record<string, string> = {
+    "RO access":
+      "bitcount bitfield_ro bitpos copy dump eval_ro evalsha_ro expiretime fcall_ro geodist geohash geopos georadius georadius_ro georadiusbymember georadiusbymember_ro geosearch get getbit getrange hget hgetall hkeys hmget hrandfield hscan hvals lcs lindex lpos lrange mget pexpiretime pttl sdiff sinter sintercard smembers smismember sort sort_ro srandmember sscan substr sunion ttl xinfo|consumers xinfo|groups xinfo|stream xpending xrange xread xreadgroup xrevrange zcount zdiff zinter zintercard zlexcount zmscore zrandmember zrange zrangebylex zrangebyscore zrank zrevrange zrevrangebylex zrevrangebyscore zrevrank zscan zscore zunion",
+    "RO":
+      "exists hexists hlen hstrlen llen memory|usage object|encoding object|freq object|idletime object|refcount scard sismember strlen touch type watch xlen zcard",
+    "RW update":
+      "expire expireat geoadd hmset hset lset persist pexpire pexpireat setrange sinterstore xack xadd xclaim xgroup|setid xsetid zadd",
+    "RW access update":
+      "decr decrby eval evalsha fcall getex getset hincrby hincrbyfloat incr incrby incrbyfloat move setbit zincrby",
+    "RW access delete":
+      "blmove blmpop blpop brpop brpoplpush bzmpop bzpopmax bzpopmin getdel lmove lmpop lpop migrate rename renamenx rpop rpoplpush smove spop zmpop zpopmax zpopmin",
+    "RW delete":
+      "hdel lrem ltrim srem xautoclaim xdel xgroup|delconsumer xgroup|destroy xtrim zrem zremrangebylex zremrangebyrank zremrangebyscore",
+    "RW insert": "append hsetnx linsert lpush lpushx pfadd rpush rpushx sadd xgroup|create xgroup|createconsumer",
+    "OW update":
+      "bitop geosearchstore mset psetex restore restore-asking sdiffstore setex sunionstore zdiffstore zinterstore zrangestore zunionstore",
+    "not_key": "spublish ssubscribe sunsubscribe",
+    "RW access": "pfcount pfdebug",
+    "OW insert": "msetnx setnx",
+    "RM delete": "del unlink",
+    "RW access update variable_flags": "bitfield set",
+    "RW access insert": "pfmerge",
+  };
+  const out = new Map<string, readonly string[]>();
+  for (const [flags, names] of Object.entries(table)) {
+    for (const name of names.split(" ")) out.set(name, flags.split(" "));
+  }
+  return out;
+})();
+
+/** Key-spec access flags: Redis's for the commands it has, else derived from the command flags. */
+function keyFlags(spec: CommandSpec): readonly string[] {
+  const known = KEY_SPEC_FLAGS.get(spec.name);
+  if (known) return known;
+  return spec.flags.includes("write") ? ["RW", "update"] : ["RO", "access"];
 }
 
 function writeKeySpecs(c: Client, spec: CommandSpec): void {

@@ -631,7 +631,21 @@ export const serverCommands: CommandSpec[] = [
   command("debug", -2, ADMIN, [0, 0, 0], "server", "A container for debugging commands.", "1.0.0", debug),
   command("slowlog", -2, [], [0, 0, 0], "server", "A container for slow log commands.", "2.2.12", undefined, {
     subcommands: [
+      sub(
+        "slowlog|help",
+        2,
+        ["loading", "stale"],
+        "Show helpful text about the different subcommands",
+        "6.2.0",
+        (c) => {
+          replyHelp(c, "SLOWLOG", SLOWLOG_HELP);
+        },
+      ),
       sub("slowlog|get", -2, ["admin", "loading", "stale"], "Returns the slow log's entries.", "2.2.12", slowlogGet),
+      sub("slowlog|reset", 2, ["admin", "loading", "stale"], "Clears all entries from the slow log.", "2.2.12", (c) => {
+        c.server.stats.slowlog.length = 0;
+        c.w.simple("OK");
+      }),
       sub(
         "slowlog|len",
         2,
@@ -641,18 +655,6 @@ export const serverCommands: CommandSpec[] = [
         (c) => {
           c.w.int(c.server.stats.slowlog.length);
         },
-      ),
-      sub("slowlog|reset", 2, ["admin", "loading", "stale"], "Clears all entries from the slow log.", "2.2.12", (c) => {
-        c.server.stats.slowlog.length = 0;
-        c.w.simple("OK");
-      }),
-      sub(
-        "slowlog|help",
-        2,
-        ["loading", "stale"],
-        "Show helpful text about the different subcommands",
-        "6.2.0",
-        (c) => replyHelp(c, "SLOWLOG", SLOWLOG_HELP),
       ),
     ],
   }),

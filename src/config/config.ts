@@ -375,7 +375,7 @@ export function readFlagfile(path: string): string[] {
 export function helpText(version: string): string {
   const lines = [`damselfly ${version}: a Redis- and Dragonfly-compatible in-memory data store`, "", "Flags:"];
   for (const f of FLAG_TABLE) {
-    const def = Array.isArray(f.default) ? f.default.join(",") : JSON.stringify(f.default);
+    const def = JSON.stringify(Array.isArray(f.default) ? f.default.join(",") : f.default);
     lines.push(`  --${f.name} (${f.help}); type: ${f.type}; default: ${def};`);
   }
   lines.push('  --flagfile (file with one flag per line); type: string; default: "";');

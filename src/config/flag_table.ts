@@ -46,11 +46,12 @@ export function parseRedisMemory(text: string): FlagValue | { error: string } {
   return Number.isSafeInteger(v) ? v : { error: "argument must be a memory value" };
 }
 
-/** Validates Redis `save` points (`<seconds> <changes>` pairs, or empty) and normalizes spacing. */
+/** Validates Redis `save` points: `<seconds> <changes>` pairs separated by single spaces, or empty. */
 function parseSavePoints(text: string): FlagValue | { error: string } {
-  const parts = text.split(" ").filter((p) => p !== "");
+  if (text === "") return "";
+  const parts = text.split(" ");
   if (parts.length % 2 !== 0 || parts.some((p) => !/^\d+$/.test(p))) return { error: "Invalid save parameters" };
-  return parts.join(" ");
+  return text;
 }
 
 /** Class letters of `notify-keyspace-events` that `A` stands for, in Redis's output order. */
@@ -154,7 +155,7 @@ export const FLAG_TABLE: readonly FlagSpec[] = [
   { name: "stream-node-max-entries", type: "uint", default: 100, mutable: true, help: "stream node entry limit" },
   { name: "lua-time-limit", type: "uint", default: 5000, mutable: true, help: "script time limit (ms)" },
   { name: "timeout", type: "uint", default: 0, max: 2147483647, mutable: true, help: "close idle clients after this many seconds; 0 disables" },
-  { name: "appendfsync", type: "string", default: "everysec", mutable: true, help: "Redis AOF fsync policy (reported only)", choices: ["always", "everysec", "no"] },
+  { name: "appendfsync", type: "string", default: "everysec", mutable: true, help: "Redis AOF fsync policy (reported only)", choices: ["everysec", "always", "no"] },
   { name: "maxmemory-samples", type: "uint", default: 5, min: 1, max: 64, mutable: true, help: "keys sampled per eviction" },
   { name: "lfu-log-factor", type: "uint", default: 10, mutable: true, help: "LFU counter logarithm factor" },
   { name: "lfu-decay-time", type: "uint", default: 1, mutable: true, help: "LFU counter decay period in minutes" },

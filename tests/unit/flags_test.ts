@@ -142,7 +142,8 @@ Deno.test("flags: unknown flags and bad values give one clear line", () => {
 
 Deno.test("flags: Redis value syntax of CONFIG parameters", () => {
   const spec = (name: string) => FLAG_TABLE.find((f) => f.name === name)!;
-  assert.equal(parseFlagValue(spec("save"), "  900 1   300 10 "), "900 1 300 10");
+  assert.equal(parseFlagValue(spec("save"), "900 1 300 10"), "900 1 300 10");
+  assert.deepEqual(parseFlagValue(spec("save"), " 900 1"), { error: "Invalid save parameters" });
   assert.equal(parseFlagValue(spec("save"), ""), "");
   assert.deepEqual(parseFlagValue(spec("save"), "900"), { error: "Invalid save parameters" });
   assert.deepEqual(parseFlagValue(spec("save"), "a b"), { error: "Invalid save parameters" });
