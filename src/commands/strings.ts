@@ -4,10 +4,10 @@
  *
  * Invariants: a string value is a latin1 JS string (one char per byte); every write goes
  * through the key's DbSlice; writes with relative or non-deterministic effects are recorded
- * in an absolute, replay-safe form (SETEX → SET k v PXAT ms, GETEX → PEXPIREAT/PERSIST/DEL,
- * GETDEL → DEL, INCRBYFLOAT → SET k result KEEPTTL); keyspace events use Redis's names. The
- * hot commands (GET, SET, INCR, MGET, MSET) avoid option parsing and allocation when they
- * have no options.
+ * in an absolute, unconditional form (SET with options → SET k v [KEEPTTL | PXAT ms], SETEX →
+ * SET k v PXAT ms, GETEX → PEXPIREAT/PERSIST/DEL, GETDEL → DEL, INCRBYFLOAT → SET k result
+ * KEEPTTL); keyspace events use Redis's names. The hot commands (GET, SET, INCR, MGET, MSET)
+ * avoid option parsing and allocation when they have no options.
  */
 import type { Client } from "../server/client.ts";
 import type { DbSlice } from "../store/db_slice.ts";
@@ -195,9 +195,11 @@ function setGeneric(
     c.server.notify("g", "expire", key, db);
     propagateAs(["SET", key, value, "PXAT", String(expireAt)]);
   } else {
-    slice.set(key, value, (flags & FLAG_KEEPTTL) ? null : undefined);
+    const keepTtl = (flags & FLAG_KEEPTTL) !== 0;
+    slice.set(key, value, keepTtl ? null : undefined);
     c.server.notify("$", "set", key, db);
-    if (flags & FLAG_GET) propagateAs(args.filter((a, i) => i < 3 || a.toUpperCase() !== "GET"));
+    // NX/XX held here; the replica applies the effect unconditionally (GET only shaped the reply).
+    if (args.length > 3) propagateAs(keepTtl ? ["SET", key, value, "KEEPTTL"] : ["SET", key, value]);
   }
   if (!(flags & FLAG_GET)) {
     if (okReply === "ok") c.w.raw(OK_REPLY);

@@ -594,7 +594,9 @@ Deno.test("strings: recorded replication form and keyspace events (in-process)",
   check(["SET", "a", "2", "GET"], [["SET", "a", "2"]], ["set"]);
   check(["SET", "a", "3", "get", "KEEPTTL", "GET"], [["SET", "a", "3", "KEEPTTL"]], ["set"]);
   check(["SET", "a", "4", "NX"], [], []);
-  check(["SET", "b", "v", "NX", "GET"], [["SET", "b", "v", "NX"]], ["set"]);
+  check(["SET", "a", "5", "XX"], [["SET", "a", "5"]], ["set"]);
+  check(["SET", "b", "v", "NX", "GET"], [["SET", "b", "v"]], ["set"]);
+  check(["SETNX", "b", "w"], [], []);
 
   const before = Date.now();
   s.clearRecords();
