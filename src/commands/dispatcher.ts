@@ -9,11 +9,21 @@
  */
 import type { Client } from "../server/client.ts";
 import type { CommandSpec } from "./types.ts";
-import { COMMANDS, findSubcommand } from "./registry.ts";
+import { findSubcommand, lookupCommand } from "./registry.ts";
 import { pauseHold } from "./server_admin.ts";
 
 /** Commands allowed while a RESP2 client is in subscriber mode. */
-const PUBSUB_ALLOWED = new Set(["subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "ping", "quit", "reset"]);
+const PUBSUB_ALLOWED = new Set([
+  "subscribe",
+  "unsubscribe",
+  "psubscribe",
+  "punsubscribe",
+  "ssubscribe",
+  "sunsubscribe",
+  "ping",
+  "quit",
+  "reset",
+]);
 /** Commands that run immediately inside MULTI instead of being queued. */
 const MULTI_IMMEDIATE = new Set(["exec", "discard", "multi", "watch", "unwatch", "quit", "reset"]);
 
@@ -37,14 +47,17 @@ function arityOk(spec: CommandSpec, argc: number): boolean {
 
 /** Resolves a command vector to its spec (descending into subcommands). Null if unknown. */
 export function resolveCommand(args: string[]): { spec: CommandSpec; error: string | null } | null {
-  const spec = COMMANDS.get(args[0].toLowerCase());
+  const spec = lookupCommand(args[0]);
   if (spec === undefined) return null;
   if (spec.subcommands && args.length >= 2) {
     const sub = findSubcommand(spec, args[1]);
     if (!sub) {
       return {
         spec,
-        error: `ERR unknown subcommand '${args[1].slice(0, 128)}'. Try ${args[0].toUpperCase()} HELP.`.replace(/[\r\n]/g, " "),
+        error: `ERR unknown subcommand '${args[1].slice(0, 128)}'. Try ${args[0].toUpperCase()} HELP.`.replace(
+          /[\r\n]/g,
+          " ",
+        ),
       };
     }
     return { spec: sub, error: null };
@@ -85,7 +98,6 @@ function reject(c: Client, spec: CommandSpec | null, text: string): void {
  * Executes one command for `client`. Returns a promise only for commands that block.
  */
 export function dispatch(c: Client, args: string[]): void | Promise<void> {
-  c.lastInteraction = Date.now();
   const resolved = resolveCommand(args);
   if (resolved === null) {
     if (c.multi) c.multi.aborted = true;
@@ -100,7 +112,7 @@ export function dispatch(c: Client, args: string[]): void | Promise<void> {
   if (!arityOk(spec, args.length)) {
     return reject(c, spec, arityError(spec.name));
   }
-  if (c.user === null && !spec.flags.includes("no_auth")) {
+  if (c.user === null && !spec.traits!.noAuth) {
     return reject(c, spec, "NOAUTH Authentication required.");
   }
   if (c.proto === 2 && c.inPubSubMode && !PUBSUB_ALLOWED.has(spec.name)) {
@@ -116,7 +128,7 @@ export function dispatch(c: Client, args: string[]): void | Promise<void> {
     if (held !== null) return held.then(() => dispatch(c, args));
   }
   if (c.multi && !MULTI_IMMEDIATE.has(spec.name.split("|")[0])) {
-    if (spec.flags.includes("no_multi")) {
+    if (spec.traits!.noMulti) {
       return reject(c, spec, `ERR Command not allowed inside a transaction`);
     }
     c.multi.queue.push(args);
@@ -135,18 +147,22 @@ export function dispatch(c: Client, args: string[]): void | Promise<void> {
  */
 export function execute(c: Client, spec: CommandSpec, args: string[]): void | Promise<void> {
   const server = c.server;
-  const isWrite = spec.flags.includes("write");
-  if (isWrite && server.isReplica && !c.isMasterLink) {
+  const traits = spec.traits!;
+  if (traits.write && server.replicaOf !== null && !c.isMasterLink) {
     return reject(c, spec, "READONLY You can't write against a read only replica.");
   }
   const handler = spec.handler;
-  if (!handler) return reject(c, spec, `ERR unknown subcommand or wrong number of arguments for '${spec.name}' command`);
-  if (server.monitors.size > 0 && !spec.flags.includes("admin")) feedMonitors(c, args);
-  const stat = server.stats.command(spec.name);
+  if (!handler) {
+    return reject(c, spec, `ERR unknown subcommand or wrong number of arguments for '${spec.name}' command`);
+  }
+  if (server.monitors.size > 0 && !traits.admin) feedMonitors(c, args);
+  const stats = server.stats;
+  const stat = stats.command(spec.name);
   const errorsBefore = c.w.errorCount;
   const dirtyBefore = server.store.dirty;
   propagateOverride = null;
-  const start = performance.now();
+  // Fast commands are timed per batch (a clock read costs more than the command itself).
+  const start = traits.fast ? 0 : performance.now();
   let result: void | Promise<void>;
   try {
     result = handler(c, args);
@@ -154,33 +170,51 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
     c.w.error(`ERR ${(e as Error).message}`);
     result = undefined;
   }
-  // A command that blocked (returned a promise) records its own writes when it is served:
-  // the store changed meanwhile for other reasons, so the dirty counter says nothing about it.
-  const finish = (mayRecord: boolean) => {
-    const us = Math.round((performance.now() - start) * 1000);
-    stat.calls++;
-    stat.usec += us;
-    server.stats.totalCommands++;
-    const failed = c.w.errorCount !== errorsBefore;
-    if (failed) {
-      stat.failed++;
-      server.stats.countError(errorCodeOf(c.w.lastError ?? "ERR"));
-    }
-    if (mayRecord && isWrite && !failed && server.store.dirty !== dirtyBefore) {
-      const vectors = propagateOverride ?? [args];
-      for (const v of vectors) server.recordWrite(c.db, v);
-    }
-    propagateOverride = null;
-    const slower = server.config.num("slowlog_log_slower_than");
-    if (slower >= 0 && us >= slower) addSlowlog(c, args, us);
-  };
   if (result instanceof Promise) {
-    return result.then(() => finish(false), (e) => {
+    // A command that blocked records its own writes when it is served: the store changed
+    // meanwhile for other reasons, so the dirty counter says nothing about it.
+    const done = () => finish(c, spec, args, start, errorsBefore, dirtyBefore, false);
+    return result.then(done, (e) => {
       c.w.error(`ERR ${(e as Error).message}`);
-      finish(false);
+      done();
     });
   }
-  finish(true);
+  finish(c, spec, args, start, errorsBefore, dirtyBefore, true);
+}
+
+function finish(
+  c: Client,
+  spec: CommandSpec,
+  args: string[],
+  start: number,
+  errorsBefore: number,
+  dirtyBefore: number,
+  mayRecord: boolean,
+): void {
+  const server = c.server;
+  const stats = server.stats;
+  const stat = stats.command(spec.name);
+  stat.calls++;
+  stats.totalCommands++;
+  if (spec.traits!.fast) {
+    stats.addUntimed(stat);
+  } else {
+    const us = (performance.now() - start) * 1000;
+    stat.usec += us;
+    stats.timedUs += us;
+    const slower = server.config.num("slowlog_log_slower_than");
+    if (slower >= 0 && us >= slower) addSlowlog(c, args, Math.round(us));
+  }
+  const failed = c.w.errorCount !== errorsBefore;
+  if (failed) {
+    stat.failed++;
+    stats.countError(errorCodeOf(c.w.lastError ?? "ERR"));
+  }
+  if (mayRecord && spec.traits!.write && !failed && server.store.dirty !== dirtyBefore) {
+    const vectors = propagateOverride ?? [args];
+    for (const v of vectors) server.recordWrite(c.db, v);
+  }
+  propagateOverride = null;
 }
 
 function addSlowlog(c: Client, args: string[], us: number): void {
@@ -190,7 +224,14 @@ function addSlowlog(c: Client, args: string[], us: number): void {
     a.length > 128 ? a.slice(0, 128) + `... (${a.length - 128} more bytes)` : a
   );
   if (args.length > maxArgs) shown.push(`... (${args.length - maxArgs + 1} more arguments)`);
-  s.slowlog.unshift({ id: s.slowlogNextId++, time: Math.floor(Date.now() / 1000), durationUs: us, args: shown, addr: c.addr, name: c.name });
+  s.slowlog.unshift({
+    id: s.slowlogNextId++,
+    time: Math.floor(Date.now() / 1000),
+    durationUs: us,
+    args: shown,
+    addr: c.addr,
+    name: c.name,
+  });
   const max = c.server.config.num("slowlog_max_len");
   if (s.slowlog.length > max) s.slowlog.length = max;
 }

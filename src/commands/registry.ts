@@ -4,7 +4,7 @@
  * Invariant: the registry is built once from data; adding a family means adding it to
  * FAMILIES. Names are unique (a duplicate is a programming error caught at startup).
  */
-import type { CommandSpec } from "./types.ts";
+import { type CommandSpec, traitsOf } from "./types.ts";
 import { connectionCommands } from "./connection.ts";
 import { serverCommands } from "./server_admin.ts";
 import { configCommands } from "./config.ts";
@@ -50,11 +50,24 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = (() => {
   for (const family of FAMILIES) {
     for (const spec of family) {
       if (map.has(spec.name)) throw new Error(`duplicate command ${spec.name}`);
+      spec.traits = traitsOf(spec);
+      for (const sub of spec.subcommands ?? []) sub.traits = traitsOf(sub);
       map.set(spec.name, spec);
     }
   }
   return map;
 })();
+
+/** Upper-case names too: clients usually send them, and an exact hit avoids lower-casing. */
+const LOOKUP: ReadonlyMap<string, CommandSpec> = new Map([
+  ...COMMANDS,
+  ...[...COMMANDS].map(([name, spec]) => [name.toUpperCase(), spec] as [string, CommandSpec]),
+]);
+
+/** Finds a command by its name as sent (any case). */
+export function lookupCommand(name: string): CommandSpec | undefined {
+  return LOOKUP.get(name) ?? COMMANDS.get(name.toLowerCase());
+}
 
 /** Finds the subcommand spec of a container command, if any. */
 export function findSubcommand(parent: CommandSpec, sub: string): CommandSpec | undefined {

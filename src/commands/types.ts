@@ -57,6 +57,34 @@ export interface CommandSpec {
   subcommands?: readonly CommandSpec[];
   /** Extracts key positions for commands whose keys are not first/last/step (movablekeys). */
   getKeys?: (args: string[]) => number[];
+  /** Flag tests precomputed by the registry for the dispatcher's hot path. */
+  traits?: CommandTraits;
+}
+
+/** Booleans derived once from a command's flags. */
+export interface CommandTraits {
+  /** Has the write flag. */
+  write: boolean;
+  /** Has the fast flag: O(1)/O(log n), timed per batch instead of per call. */
+  fast: boolean;
+  /** Runs without authentication. */
+  noAuth: boolean;
+  /** Refused inside MULTI. */
+  noMulti: boolean;
+  /** Has the admin flag (hidden from MONITOR). */
+  admin: boolean;
+}
+
+/** Computes the traits of a command from its flags. */
+export function traitsOf(spec: CommandSpec): CommandTraits {
+  const f = spec.flags;
+  return {
+    write: f.includes("write"),
+    fast: f.includes("fast"),
+    noAuth: f.includes("no_auth"),
+    noMulti: f.includes("no_multi"),
+    admin: f.includes("admin"),
+  };
 }
 
 /** Shorthand used by family files to declare a command as one line of data. */
@@ -71,7 +99,19 @@ export function command(
   handler: CommandHandler | undefined,
   extra: Partial<CommandSpec> = {},
 ): CommandSpec {
-  return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], step: keys[2], group, summary, since, handler, ...extra };
+  return {
+    name,
+    arity,
+    flags,
+    firstKey: keys[0],
+    lastKey: keys[1],
+    step: keys[2],
+    group,
+    summary,
+    since,
+    handler,
+    ...extra,
+  };
 }
 
 /** Key positions of a command for `COMMAND GETKEYS` and ACL key checks. */

@@ -15,6 +15,8 @@ import { dispatch } from "../commands/dispatcher.ts";
 import { log } from "../observability/log.ts";
 
 const READ_SIZE = 64 * 1024;
+/** Pending reply bytes (beyond the write in flight) at which a connection stops reading. */
+const BACKPRESSURE_BYTES = 1024 * 1024;
 
 /** Minimal socket surface used by connections (Deno.Conn and TLS adapters provide it). */
 export interface ByteStream {
@@ -59,7 +61,10 @@ export class Connection {
     this.client = new Client(server, this.writer, origin);
     this.client.addr = addr;
     this.client.laddr = laddr;
-    this.parser = new RespParser({ maxBulkLen: server.config.num("proto_max_bulk_len"), unauthenticated: this.client.user === null });
+    this.parser = new RespParser({
+      maxBulkLen: server.config.num("proto_max_bulk_len"),
+      unauthenticated: this.client.user === null,
+    });
     this.client.kill = () => this.close();
     this.client.flush = () => this.scheduleFlush();
     this.client.pendingOutput = () => this.writer.length;
@@ -72,29 +77,57 @@ export class Connection {
     server.stats.totalConnections++;
     const buf = new Uint8Array(READ_SIZE);
     try {
-      if (initial && initial.length > 0) await this.onData(initial);
+      let chunk: Uint8Array | null = initial && initial.length > 0 ? initial : null;
       while (!this.closed) {
-        let n: number | null;
-        try {
-          n = await this.conn.read(buf);
-        } catch {
-          break;
+        if (chunk === null) {
+          let n: number | null;
+          try {
+            n = await this.conn.read(buf);
+          } catch {
+            break;
+          }
+          if (n === null || this.closed) break;
+          chunk = buf.subarray(0, n);
         }
-        if (n === null || this.closed) break;
-        await this.onData(buf.subarray(0, n));
+        const blocked = this.onData(chunk);
+        chunk = null;
+        if (blocked !== null) await blocked;
+        // The write runs while we wait for the next request; only a peer that does not read
+        // its replies (a write still in flight plus a large backlog) makes us stop reading.
+        const flushed = this.flushNow();
+        if (flushed !== undefined && (this.client.closeAfterReply || this.writer.length >= BACKPRESSURE_BYTES)) {
+          await flushed;
+        }
+        if (this.client.closeAfterReply) break;
       }
     } catch (e) {
-      log.warn(`client ${this.client.addr} id=${this.client.id}: closing after unexpected error: ${(e as Error).stack ?? e}`);
+      log.warn(
+        `client ${this.client.addr} id=${this.client.id}: closing after unexpected error: ${(e as Error).stack ?? e}`,
+      );
     } finally {
       this.close();
     }
   }
 
-  private async onData(data: Uint8Array): Promise<void> {
+  /**
+   * Parses and runs every complete command of a read batch, synchronously. Returns a promise
+   * only when a command blocked; the rest of the batch then runs once it is served.
+   */
+  private onData(data: Uint8Array): Promise<void> | null {
     const c = this.client;
+    const stats = this.server.stats;
     c.bytesIn += data.length;
-    this.server.stats.netInputBytes += data.length;
+    c.lastInteraction = Date.now();
+    stats.netInputBytes += data.length;
+    stats.beginBatch();
     this.parser.feed(data);
+    const blocked = this.runParsed();
+    stats.settleUntimed();
+    return blocked;
+  }
+
+  private runParsed(): Promise<void> | null {
+    const c = this.client;
     for (;;) {
       let args: string[] | null;
       try {
@@ -106,34 +139,42 @@ export class Connection {
         this.writer.error("ERR " + e.message);
         this.server.stats.countError("ERR");
         c.closeAfterReply = true;
-        break;
+        return null;
       }
-      if (args === null) break;
+      if (args === null) return null;
       const skip = c.replyMode !== "on";
       const mark = this.writer.length;
       const r = dispatch(c, args);
-      if (r instanceof Promise) {
-        // A blocking command: send what we have, then wait for it.
-        await this.flushNow();
-        await r;
-      }
-      if (skip) {
-        const cmd = args[0].toLowerCase();
-        const isReplyCmd = cmd === "client" && args.length > 1 && args[1].toLowerCase() === "reply";
-        if (!isReplyCmd) {
-          this.writer.length = mark;
-          if (c.replyMode === "skip") c.replyMode = "on";
-        }
-      }
-      if (c.closeAfterReply || this.closed) break;
+      if (r instanceof Promise) return this.afterBlock(r, args, skip);
+      if (skip) this.dropReply(args, mark);
+      if (c.closeAfterReply || this.closed) return null;
       if (this.writer.length > this.server.config.num("client_output_buffer_limit")) {
         log.warn(`client ${c.addr} id=${c.id} closed: output buffer over client_output_buffer_limit`);
         this.close();
-        return;
+        return null;
       }
     }
-    await this.flushNow();
-    if (c.closeAfterReply) this.close();
+  }
+
+  /** Waits for a blocked command, then runs the rest of the batch. */
+  private async afterBlock(r: Promise<void>, args: string[], skip: boolean): Promise<void> {
+    const flushed = this.flushNow();
+    if (flushed !== undefined) await flushed;
+    const mark = this.writer.length;
+    await r;
+    if (skip) this.dropReply(args, mark);
+    if (this.client.closeAfterReply || this.closed) return;
+    const more = this.runParsed();
+    if (more !== null) await more;
+  }
+
+  /** CLIENT REPLY OFF/SKIP: discards the reply just written (except CLIENT REPLY's own). */
+  private dropReply(args: string[], mark: number): void {
+    const c = this.client;
+    const isReplyCmd = args[0].toLowerCase() === "client" && args.length > 1 && args[1].toLowerCase() === "reply";
+    if (isReplyCmd) return;
+    this.writer.length = mark;
+    if (c.replyMode === "skip") c.replyMode = "on";
   }
 
   private scheduleFlush(): void {
@@ -146,16 +187,26 @@ export class Connection {
     queueMicrotask(() => void this.flushNow());
   }
 
-  /** Writes everything pending; concurrent calls wait for the same write chain. */
-  private async flushNow(): Promise<void> {
-    while (this.flushing) await this.flushing;
-    if (this.writer.length === 0 || this.closed) return;
+  /**
+   * Starts writing everything pending. Returns the write in flight (undefined when there is
+   * nothing to write); writes never interleave.
+   */
+  private flushNow(): Promise<void> | undefined {
+    if (this.flushing !== null) return this.flushing.then(() => this.flushNow());
+    if (this.writer.length === 0 || this.closed) return undefined;
     const data = this.writer.take();
     this.client.bytesOut += data.length;
     this.server.stats.netOutputBytes += data.length;
-    this.flushing = writeAll(this.conn, data).catch(() => this.close());
+    this.flushing = this.writeOut(data);
+    return this.flushing;
+  }
+
+  private async writeOut(data: Uint8Array): Promise<void> {
     try {
-      await this.flushing;
+      let off = await this.conn.write(data);
+      while (off < data.length) off += await this.conn.write(data.subarray(off));
+    } catch {
+      this.close();
     } finally {
       this.flushing = null;
     }

@@ -218,7 +218,9 @@ export class RespParser {
       }
       const len = this.bulkLen;
       if (this.end - this.start < len + 2) return this.needMore();
-      args.push(latin1Slice(this.buf, this.start, this.start + len));
+      args.push(
+        len <= 32 ? shortLatin1(this.buf, this.start, len) : latin1Slice(this.buf, this.start, this.start + len),
+      );
       this.start += len + 2;
       this.consumed += len + 2;
       this.bulkLen = -1;
@@ -257,6 +259,24 @@ export class RespParser {
   }
 }
 
+/**
+ * Decodes a short latin1 slice by hand: eight bytes per String.fromCharCode call is cheaper
+ * than the native slice call for small strings (keys, small values).
+ */
+function shortLatin1(b: Uint8Array, start: number, len: number): string {
+  const fc = String.fromCharCode;
+  const end = start + len;
+  let i = start;
+  let s = "";
+  for (; i + 8 <= end; i += 8) s += fc(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]);
+  if (i + 4 <= end) {
+    s += fc(b[i], b[i + 1], b[i + 2], b[i + 3]);
+    i += 4;
+  }
+  for (; i < end; i++) s += fc(b[i]);
+  return s;
+}
+
 function isHex(c: string): boolean {
   return /^[0-9a-fA-F]$/.test(c);
 }
@@ -281,7 +301,9 @@ export function splitInlineArgs(line: string): string[] | null {
       if (inDq) {
         if (i >= n) return null;
         const c = line[i];
-        if (c === "\\" && line[i + 1] === "x" && i + 3 < n + 0 && isHex(line[i + 2] ?? "") && isHex(line[i + 3] ?? "")) {
+        if (
+          c === "\\" && line[i + 1] === "x" && i + 3 < n + 0 && isHex(line[i + 2] ?? "") && isHex(line[i + 3] ?? "")
+        ) {
           cur += String.fromCharCode(parseInt(line.substr(i + 2, 2), 16));
           i += 3;
         } else if (c === "\\" && i + 1 < n) {

@@ -69,7 +69,9 @@ export function formatG17(d: number): string {
   // toExponential rounds an exact tie away from zero; C rounds it to even.
   let e = a.toExponential(16);
   const e18 = a.toExponential(17);
-  if (e18.charCodeAt(18) === 53 && (e18.charCodeAt(17) & 1) === 0 && isExactly(a, e18)) e = e18.slice(0, 18) + e18.slice(19);
+  if (e18.charCodeAt(18) === 53 && (e18.charCodeAt(17) & 1) === 0 && isExactly(a, e18)) {
+    e = e18.slice(0, 18) + e18.slice(19);
+  }
   const cut = e.indexOf("e");
   const digits = e[0] + e.slice(2, cut);
   const exp = parseInt(e.slice(cut + 1), 10);
@@ -138,9 +140,41 @@ export class RespWriter implements ReplyWriter {
     this.buf = nb;
   }
 
+  /** Appends a latin1 string; short strings are copied by hand (the native call costs ~350 ns). */
   private ascii(s: string): void {
-    this.ensure(s.length);
-    this.length += latin1Write(this.buf, s, this.length);
+    const len = s.length;
+    this.ensure(len);
+    if (len < 128) {
+      const buf = this.buf;
+      let p = this.length;
+      for (let i = 0; i < len; i++) buf[p++] = s.charCodeAt(i);
+      this.length = p;
+    } else {
+      this.length += latin1Write(this.buf, s, this.length);
+    }
+  }
+
+  /** Appends the decimal digits of a non-negative safe integer followed by CRLF. */
+  private digitsCRLF(n: number): void {
+    const buf = this.buf;
+    let p = this.length;
+    if (n < 10) {
+      buf[p++] = 48 + n;
+    } else {
+      const start = p;
+      while (n > 0) {
+        buf[p++] = 48 + (n % 10);
+        n = Math.floor(n / 10);
+      }
+      for (let i = start, j = p - 1; i < j; i++, j--) {
+        const t = buf[i];
+        buf[i] = buf[j];
+        buf[j] = t;
+      }
+    }
+    buf[p++] = 13;
+    buf[p++] = 10;
+    this.length = p;
   }
 
   /**
@@ -169,29 +203,38 @@ export class RespWriter implements ReplyWriter {
   }
 
   int(n: number | bigint): void {
-    this.ascii(":" + n + CRLF);
+    if (typeof n === "number" && n >= 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n)) {
+      this.ensure(24);
+      this.buf[this.length++] = 58; // :
+      this.digitsCRLF(n);
+    } else {
+      this.ascii(":" + n + CRLF);
+    }
   }
 
   bulk(s: string | null): void {
     if (s === null) return this.nil();
     const len = s.length;
     this.ensure(len + 32);
+    this.buf[this.length++] = 36; // $
+    this.digitsCRLF(len);
+    const buf = this.buf;
     let p = this.length;
-    p += latin1Write(this.buf, "$" + len + CRLF, p);
-    if (len < 64) {
-      for (let i = 0; i < len; i++) this.buf[p + i] = s.charCodeAt(i);
+    if (len < 128) {
+      for (let i = 0; i < len; i++) buf[p + i] = s.charCodeAt(i);
       p += len;
     } else {
-      p += latin1Write(this.buf, s, p);
+      p += latin1Write(buf, s, p);
     }
-    this.buf[p++] = 13;
-    this.buf[p++] = 10;
+    buf[p++] = 13;
+    buf[p++] = 10;
     this.length = p;
   }
 
   bulkBytes(b: Uint8Array): void {
     this.ensure(b.length + 32);
-    this.length += latin1Write(this.buf, "$" + b.length + CRLF, this.length);
+    this.buf[this.length++] = 36; // $
+    this.digitsCRLF(b.length);
     this.buf.set(b, this.length);
     this.length += b.length;
     this.buf[this.length++] = 13;
@@ -207,7 +250,9 @@ export class RespWriter implements ReplyWriter {
   }
 
   array(n: number): void {
-    this.ascii("*" + n + CRLF);
+    this.ensure(24);
+    this.buf[this.length++] = 42; // *
+    this.digitsCRLF(n);
   }
 
   map(n: number): void {

@@ -61,6 +61,8 @@ export class Server {
   readonly monitors = new Set<Client>();
   /** Requests a shutdown; installed by main/net. */
   shutdown: (save: boolean | null) => Promise<boolean> = () => Promise.resolve(false);
+  /** Cached `notify-keyspace-events` (read on every write). */
+  private notifyFlags = "";
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(config: Config) {
@@ -71,6 +73,8 @@ export class Server {
       isReplica: () => this.replicaOf !== null,
       onExpired: (shard, db, key) => this.onExpired(shard, db, key),
     });
+    this.notifyFlags = config.str("notify-keyspace-events");
+    config.onChange("notify-keyspace-events", (v) => this.notifyFlags = v as string);
     const bytes = new Uint8Array(20);
     crypto.getRandomValues(bytes);
     this.runId = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -109,7 +113,7 @@ export class Server {
    * (one of Redis's letters: g $ l s h z x e t m d n) and K and/or E.
    */
   notify(cls: string, event: string, key: string, db: number): void {
-    const flags = this.config.str("notify-keyspace-events");
+    const flags = this.notifyFlags;
     if (flags === "") return;
     const all = flags.includes("A") && "g$lshzxetd".includes(cls);
     if (!all && !flags.includes(cls)) return;
@@ -158,6 +162,8 @@ export class Server {
 
   /** Logs at startup what was configured. */
   describe(): void {
-    log.info(`damselfly ${this.version} starting: ${this.store.numShards} shards, ${this.store.dbCount} dbs, run id ${this.runId}`);
+    log.info(
+      `damselfly ${this.version} starting: ${this.store.numShards} shards, ${this.store.dbCount} dbs, run id ${this.runId}`,
+    );
   }
 }

@@ -58,6 +58,12 @@ export class Stats {
   commands = new Map<string, CommandStat>();
   /** Error replies by error code (ERR, WRONGTYPE, ...). */
   errors = new Map<string, number>();
+  /** Fast commands run since the last `settleUntimed()`, whose time is shared out then. */
+  private untimed: CommandStat[] = [];
+  /** When the current untimed period started (performance.now ms). */
+  private untimedSince = 0;
+  /** Microseconds of individually timed commands in the current period. */
+  timedUs = 0;
   /** Slow log, newest first. */
   slowlog: SlowlogEntry[] = [];
   /** Next slow log id. */
@@ -68,6 +74,31 @@ export class Stats {
     let s = this.commands.get(name);
     if (s === undefined) this.commands.set(name, s = { calls: 0, usec: 0, rejected: 0, failed: 0 });
     return s;
+  }
+
+  /** Starts a batch period: fast commands run until `settleUntimed()` share its time. */
+  beginBatch(): void {
+    if (this.untimed.length > 0) this.settleUntimed();
+    this.untimedSince = performance.now();
+    this.timedUs = 0;
+  }
+
+  /** Records a fast command whose time is shared out at the end of the batch. */
+  addUntimed(stat: CommandStat): void {
+    this.untimed.push(stat);
+    if (this.untimed.length >= 4096) this.beginBatch();
+  }
+
+  /** Shares the batch time not spent in timed commands among the fast commands it ran. */
+  settleUntimed(): void {
+    const n = this.untimed.length;
+    if (n === 0) return;
+    const elapsedUs = Math.max(0, (performance.now() - this.untimedSince) * 1000 - this.timedUs);
+    const share = elapsedUs / n;
+    for (let i = 0; i < n; i++) this.untimed[i].usec += share;
+    this.untimed.length = 0;
+    this.untimedSince = performance.now();
+    this.timedUs = 0;
   }
 
   /** Counts one error reply with the given code. */

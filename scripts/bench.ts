@@ -1,0 +1,227 @@
+/**
+ * Benchmark: damselfly against Debian's redis-server, started side by side in the same run.
+ *
+ * Runs redis-benchmark for each command at -P 1 and -P 32, measures each server's CPU time
+ * per request from /proc, loads 1,000,000 distinct keys with 100-byte values to measure
+ * memory per key, and prints every figure as a ratio to Redis.
+ *
+ * Usage: scripts/bench [--requests N] [--keys N] [--tests ping,set,get,incr,mset] [--skip-memory]
+ */
+import { Buffer } from "node:buffer";
+
+interface Target {
+  name: string;
+  port: number;
+  pid: number;
+  child: Deno.ChildProcess;
+}
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const argv = Deno.args;
+function argValue(name: string, def: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
+}
+const REQUESTS = Number(argValue("requests", "200000"));
+const KEYS = Number(argValue("keys", "1000000"));
+const TESTS = argValue("tests", "ping,set,get,incr,mset,lpush,lpop,sadd,hset,zadd,lrange_100,xadd").split(",");
+const SKIP_MEMORY = argv.includes("--skip-memory");
+const CLK_TCK = 100;
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return p;
+}
+
+async function waitPing(port: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const out = await new Deno.Command("redis-cli", {
+        args: ["-p", String(port), "ping"],
+        stdout: "piped",
+        stderr: "null",
+      })
+        .output();
+      if (new TextDecoder().decode(out.stdout).trim() === "PONG") return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`server on ${port} did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function startDamselfly(): Promise<Target> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      `${ROOT}main.ts`,
+      `--port=${port}`,
+      "--bind=127.0.0.1",
+      "--logtostderr=false",
+      "--minloglevel=1",
+    ],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  await waitPing(port);
+  return { name: "damselfly", port, pid: child.pid, child };
+}
+
+async function startRedis(): Promise<Target> {
+  const port = freePort();
+  const child = new Deno.Command("redis-server", {
+    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitPing(port);
+  return { name: "redis", port, pid: child.pid, child };
+}
+
+function cpuTicks(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+function rssBytes(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+async function redisBenchmark(port: number, test: string, pipeline: number): Promise<number> {
+  const out = await new Deno.Command("redis-benchmark", {
+    args: [
+      "-p",
+      String(port),
+      "-c",
+      "50",
+      "-n",
+      String(REQUESTS),
+      "-P",
+      String(pipeline),
+      "-t",
+      test,
+      "-r",
+      "100000",
+      "--csv",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  let rps = 0;
+  let count = 0;
+  for (const line of text.split("\n")) {
+    const m = /^"([^"]+)","([\d.]+)"/.exec(line);
+    if (m) {
+      rps += Number(m[2]);
+      count++;
+    }
+  }
+  return count ? rps / count : 0;
+}
+
+async function flush(port: number): Promise<void> {
+  await new Deno.Command("redis-cli", { args: ["-p", String(port), "flushall"], stdout: "null" }).output();
+}
+
+/** Loads `n` distinct keys with 100-byte values through one pipelined connection. */
+async function loadKeys(port: number, n: number): Promise<void> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const value = "v".repeat(90);
+  const batch = 1000;
+  const reader = (async () => {
+    // Drain replies: n "+OK\r\n" lines (5 bytes each).
+    let need = n * 5;
+    const buf = new Uint8Array(1 << 16);
+    while (need > 0) {
+      const r = await conn.read(buf);
+      if (r === null) throw new Error("connection closed while loading");
+      need -= r;
+    }
+  })();
+  for (let i = 0; i < n; i += batch) {
+    let s = "";
+    for (let j = i; j < Math.min(n, i + batch); j++) {
+      const key = `key:${String(j).padStart(12, "0")}`;
+      const val = value + String(j).padStart(10, "0");
+      s += `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${val.length}\r\n${val}\r\n`;
+    }
+    const bytes = Buffer.from(s, "latin1");
+    let off = 0;
+    while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+  }
+  await reader;
+  conn.close();
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+const damselfly = await startDamselfly();
+const redis = await startRedis();
+const rows: string[] = [];
+console.log(`# damselfly vs redis-server — ${new Date().toISOString()}`);
+console.log(`# redis-benchmark -c 50 -n ${REQUESTS} -r 100000, per test at -P 1 and -P 32`);
+console.log(
+  "| test | P | damselfly rps | redis rps | rps ratio | damselfly CPU µs/req | redis CPU µs/req | CPU ratio |",
+);
+console.log("|---|---|---|---|---|---|---|---|");
+try {
+  for (const test of TESTS) {
+    for (const p of [1, 32]) {
+      const res: Record<string, { rps: number; cpuUs: number }> = {};
+      for (const t of [damselfly, redis]) {
+        await flush(t.port);
+        const before = cpuTicks(t.pid);
+        const rps = await redisBenchmark(t.port, test, p);
+        const ticks = cpuTicks(t.pid) - before;
+        const reqs = test === "ping" ? REQUESTS * 2 : REQUESTS;
+        res[t.name] = { rps, cpuUs: (ticks / CLK_TCK) * 1e6 / reqs };
+      }
+      const d = res.damselfly;
+      const r = res.redis;
+      const line = `| ${test} | ${p} | ${fmt(d.rps)} | ${fmt(r.rps)} | ${(d.rps / r.rps).toFixed(2)} | ${
+        d.cpuUs.toFixed(2)
+      } | ${r.cpuUs.toFixed(2)} | ${(d.cpuUs / r.cpuUs).toFixed(2)} |`;
+      rows.push(line);
+      console.log(line);
+    }
+  }
+  if (!SKIP_MEMORY) {
+    const mem: Record<string, number> = {};
+    for (const t of [damselfly, redis]) {
+      await flush(t.port);
+      await new Promise((r) => setTimeout(r, 500));
+      const before = rssBytes(t.pid);
+      await loadKeys(t.port, KEYS);
+      await new Promise((r) => setTimeout(r, 1000));
+      const after = rssBytes(t.pid);
+      mem[t.name] = (after - before) / KEYS;
+    }
+    console.log("");
+    console.log(`| memory (${fmt(KEYS)} keys, 100-byte values) | damselfly B/key | redis B/key | ratio |`);
+    console.log("|---|---|---|---|");
+    console.log(
+      `| RSS growth | ${fmt(mem.damselfly, 1)} | ${fmt(mem.redis, 1)} | ${(mem.damselfly / mem.redis).toFixed(2)} |`,
+    );
+  }
+} finally {
+  for (const t of [damselfly, redis]) {
+    try {
+      t.child.kill("SIGKILL");
+    } catch {
+      // gone
+    }
+    await t.child.status;
+  }
+}
