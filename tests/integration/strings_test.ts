@@ -369,6 +369,14 @@ const BINARY_STEPS: DiffStep[] = [
   ["GET", ""],
 ];
 
+/** A deterministic pseudo-random generator in [0, 1), so failures reproduce. */
+function seededRandom(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+}
+
 /** Runs `steps` on a fresh damselfly and redis-server in RESP2 and RESP3; asserts identical replies. */
 async function assertSameAsRedis(port: number, redisPort: number, steps: DiffStep[]): Promise<void> {
   for (const proto of [2, 3]) {
@@ -412,21 +420,45 @@ Deno.test("strings: replies match redis-server exactly (RESP2 and RESP3, 4 shard
       () => assertSameAsRedis(srv.port, redis.port, BINARY_STEPS),
     );
     await t.step("randomized INCRBYFLOAT sequences match long double arithmetic", async () => {
-      let seed = 12345;
-      const rand = () => {
-        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-        return seed / 0x7fffffff;
-      };
+      const rand = seededRandom(12345);
       const steps: DiffStep[] = [];
-      for (let i = 0; i < 400; i++) {
-        const mantissa = (rand() * 2000 - 1000).toFixed(Math.floor(rand() * 12));
-        const forms = [
-          mantissa,
-          `${mantissa}e${Math.floor(rand() * 40 - 20)}`,
-          String(Math.floor(rand() * 1e6)),
-          `0.${Math.floor(rand() * 1e9)}`,
-        ];
-        steps.push(["INCRBYFLOAT", `rf${i % 7}`, forms[Math.floor(rand() * forms.length)]]);
+      for (let i = 0; i < 1200; i++) {
+        const digits = Array.from({ length: 1 + Math.floor(rand() * 30) }, () => Math.floor(rand() * 10)).join("");
+        const sign = rand() < 0.4 ? "-" : "";
+        const point = Math.floor(rand() * digits.length);
+        const decimal = digits.slice(0, point) + "." + digits.slice(point);
+        const exp = Math.floor(rand() * 80 - 40) * (rand() < 0.1 ? 60 : 1);
+        const hex = `0x${Math.floor(rand() * 1e9).toString(16)}.${Math.floor(rand() * 1e6).toString(16)}p${
+          Math.floor(rand() * 200 - 100)
+        }`;
+        const forms = [sign + decimal, `${sign}${decimal}e${exp}`, sign + hex, sign + digits];
+        const key = `rf${i % 13}`;
+        if (rand() < 0.05) steps.push(["DEL", key]);
+        steps.push(["INCRBYFLOAT", key, forms[Math.floor(rand() * forms.length)]]);
+      }
+      await assertSameAsRedis(srv.port, redis.port, steps);
+    });
+    await t.step("randomized LCS, GETRANGE and SETRANGE", async () => {
+      const rand = seededRandom(4242);
+      const text = (n: number, alphabet: string) =>
+        Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join("");
+      const steps: DiffStep[] = [];
+      for (let i = 0; i < 150; i++) {
+        const alphabet = ["ab", "acgt", "abcdefghij", "\x00\xff\x80"][i % 4];
+        steps.push(["SET", "la", text(Math.floor(rand() * 40), alphabet)], [
+          "SET",
+          "lb",
+          text(Math.floor(rand() * 40), alphabet),
+        ]);
+        steps.push(
+          ["LCS", "la", "lb"],
+          ["LCS", "la", "lb", "LEN"],
+          ["LCS", "la", "lb", "IDX", "WITHMATCHLEN"],
+          ["LCS", "lb", "la", "IDX", "MINMATCHLEN", String(Math.floor(rand() * 4))],
+          ["GETRANGE", "la", String(Math.floor(rand() * 100 - 50)), String(Math.floor(rand() * 100 - 50))],
+          ["SETRANGE", "la", String(Math.floor(rand() * 50)), text(Math.floor(rand() * 5), alphabet)],
+          ["GET", "la"],
+        );
       }
       await assertSameAsRedis(srv.port, redis.port, steps);
     });
