@@ -156,8 +156,6 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
     return reject(c, spec, `ERR unknown subcommand or wrong number of arguments for '${spec.name}' command`);
   }
   if (server.monitors.size > 0 && !traits.admin) feedMonitors(c, args);
-  const stats = server.stats;
-  const stat = stats.command(spec.name);
   const errorsBefore = c.w.errorCount;
   const dirtyBefore = server.store.dirty;
   propagateOverride = null;
