@@ -13,6 +13,8 @@ import { redisCli, type Reply, RespClient, startServer, waitFor } from "../helpe
 import { startRedis } from "../helpers/redis.ts";
 import { type DiffStep, runDifferential, sorted, within } from "../helpers/differential.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
+import { Client } from "../../src/server/client.ts";
+import { RespWriter } from "../../src/resp/writer.ts";
 import type { CollectionValue } from "../../src/store/values.ts";
 
 const anyInt = (r: Reply) => (typeof r === "number" ? "an integer" : r);
@@ -685,6 +687,13 @@ Deno.test("keys: other value types (in-process)", () => {
   assert.equal(s.call("MOVE", "l3", "1"), ":1\r\n");
   assert.equal(s.server.store.slice(1, "l3").get("l3"), list);
   assert.equal(s.call("EXISTS", "l3", "l2"), ":1\r\n");
+  const stats = s.call("MEMORY", "STATS");
+  assert.match(stats, /^\*32\r\n\$14\r\npeak\.allocated\r\n:\d+\r\n/);
+  assert.match(stats, /\$10\r\nkeys\.count\r\n:3\r\n/);
+  assert.match(s.call("MEMORY", "DOCTOR"), /^\$\d+\r\nHi Sam, I can't find any memory issue/);
+  assert.equal(s.call("MEMORY", "MALLOC-STATS"), "$45\r\nStats not supported for the current allocator\r\n");
+  s.call("FLUSHALL");
+  assert.match(s.call("MEMORY", "DOCTOR"), /^\$\d+\r\nHi Sam, this instance is empty/);
 });
 
 Deno.test("keys: recorded replication form and keyspace events (in-process)", () => {
@@ -738,4 +747,34 @@ Deno.test("keys: recorded replication form and keyspace events (in-process)", ()
   check(["PEXPIREAT", "rk", "1000"], [["PEXPIREAT", "rk", "1000"]], ["0__:expire"]);
   assert.equal(s.server.store.slice(0, "rk").data.has("rk"), true);
   assert.equal(s.call("EXISTS", "rk"), ":0\r\n");
+});
+
+Deno.test("keys: RENAME, COPY, MOVE and SWAPDB wake clients blocked on the new key (in-process)", async () => {
+  const s = new InProcessServer(["--num_shards=4"]);
+  const waiter = new Client(s.server, new RespWriter(), "internal");
+  /** Blocks `waiter` on `key` of `db` until a list is there; resolves with how it ended. */
+  const blockOn = (db: number, key: string) => {
+    waiter.db = db;
+    let served = false;
+    const done = s.server.blocking.block(waiter, {
+      keys: [key],
+      timeoutMs: 5000,
+      tryServe: () => (served = s.server.store.slice(db, key).get(key) instanceof FakeList),
+      onTimeout: () => {},
+    });
+    return done.then(() => served);
+  };
+  s.client.slice("src").set("src", new FakeList(["x"]));
+  let woken = blockOn(0, "renamed");
+  assert.equal(s.call("RENAME", "src", "renamed"), "+OK\r\n");
+  assert.equal(await woken, true);
+  woken = blockOn(2, "copied");
+  assert.equal(s.call("COPY", "renamed", "copied", "DB", "2"), ":1\r\n");
+  assert.equal(await woken, true);
+  woken = blockOn(3, "renamed");
+  assert.equal(s.call("MOVE", "renamed", "3"), ":1\r\n");
+  assert.equal(await woken, true);
+  woken = blockOn(5, "copied");
+  assert.equal(s.call("SWAPDB", "2", "5"), "+OK\r\n");
+  assert.equal(await woken, true);
 });
