@@ -366,6 +366,9 @@ Deno.test("DEBUG: SLEEP does not block others; DIGEST is order- and shard-indepe
       const pxat = String(Date.now() + 3_600_000);
       for (const k of keys) assert.equal(await a.call("SET", k, `value-${k}`), "OK");
       for (const k of [...keys].reverse()) assert.equal(await b.call("SET", k, `value-${k}`), "OK");
+      assert.equal(await a.call("ZADD", "zset", "1", "a", "2", "b", "3", "c"), 3);
+      assert.equal(await b.call("ZADD", "zset", "3", "c", "1", "a"), 2);
+      assert.equal(await b.call("ZADD", "zset", "2", "b"), 1);
       for (const c of [a, b]) {
         assert.equal(await c.call("SET", "with-ttl", "v", "PXAT", pxat), "OK");
         assert.equal(await c.call("SELECT", "5"), "OK");
@@ -385,8 +388,12 @@ Deno.test("DEBUG: SLEEP does not block others; DIGEST is order- and shard-indepe
       assert.notEqual(await b.call("DEBUG", "DIGEST"), da);
       assert.equal(await b.call("SET", "with-ttl", "v", "PXAT", pxat), "OK");
       assert.equal(await b.call("DEBUG", "DIGEST"), da);
-      const va = await a.call("DEBUG", "DIGEST-VALUE", "key:3:{3}", "nokey", "with-ttl") as string[];
-      assert.deepEqual(await b.call("DEBUG", "DIGEST-VALUE", "key:3:{3}", "nokey", "with-ttl"), va);
+      assert.equal(await b.call("ZADD", "zset", "2.5", "b"), 0);
+      assert.notEqual(await b.call("DEBUG", "DIGEST"), da);
+      assert.equal(await b.call("ZADD", "zset", "2", "b"), 0);
+      assert.equal(await b.call("DEBUG", "DIGEST"), da);
+      const va = await a.call("DEBUG", "DIGEST-VALUE", "key:3:{3}", "nokey", "with-ttl", "zset") as string[];
+      assert.deepEqual(await b.call("DEBUG", "DIGEST-VALUE", "key:3:{3}", "nokey", "with-ttl", "zset"), va);
       assert.match(va[0], /^[0-9a-f]{40}$/);
       assert.equal(va[1], zero);
       assert.notEqual(va[0], va[2]);
@@ -552,6 +559,32 @@ Deno.test("CLIENT: INFO/LIST fields, names, KILL, REPLY, errors", async (t) => {
       }
       assert.equal(streams[0], streams[1]);
       assert.equal(streams[0], "+OK\r\n$1\r\na\r\n$1\r\nc\r\n-ERR syntax error\r\n+PONG\r\n");
+    });
+    await t.step("CLIENT UNBLOCK wakes a blocked client with TIMEOUT or ERROR, as Redis does", async () => {
+      const seen: Reply[][] = [];
+      for (const port of [srv.port, redis.port]) {
+        const admin = await RespClient.connect(port);
+        const blocked = await RespClient.connect(port);
+        const id = await blocked.call("CLIENT", "ID") as number;
+        const replies: Reply[] = [];
+        for (const reason of ["TIMEOUT", "ERROR"]) {
+          await blocked.sendCommand("BZPOPMIN", "unblock:nokey", "0");
+          await waitFor(async () => {
+            const text = await admin.call("INFO", "clients") as string;
+            return text.includes("\r\nblocked_clients:1\r\n");
+          }, "the client to block");
+          const line = await admin.call("CLIENT", "LIST", "ID", String(id)) as string;
+          assert.match(line, / flags=b /);
+          replies.push(await admin.call("CLIENT", "UNBLOCK", String(id), reason));
+          replies.push(await blocked.read());
+          replies.push(await admin.call("CLIENT", "UNBLOCK", String(id)));
+        }
+        seen.push(replies);
+        admin.close();
+        blocked.close();
+      }
+      assert.deepEqual(seen[0], seen[1]);
+      assert.deepEqual(seen[0], [1, null, 0, 1, new Error("UNBLOCKED client unblocked via CLIENT UNBLOCK"), 0]);
     });
     await t.step("CLIENT errors are Redis's, byte for byte", async () => {
       const c = await RespClient.connect(srv.port);
