@@ -38,7 +38,8 @@ export class InProcessServer {
     config.parseArgs(flags, {});
     this.server = new Server(config);
     this.server.writeObservers.push({ onWrite: (db, args) => this.writes.push({ db, args: [...args] }) });
-    this.server.publish = (channel, message) => {
+    // Keyspace notifications and PUBLISH both end in the pub/sub registry's publish.
+    this.server.pubsub.publish = (channel, message) => {
       this.published.push([channel, message]);
       return 0;
     };
