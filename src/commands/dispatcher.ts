@@ -125,7 +125,7 @@ export function dispatch(c: Client, args: string[]): void | Promise<void> {
   if (c.server.pause !== null) {
     // CLIENT PAUSE: hold the command (and the client's later ones) until the pause ends.
     const held = pauseHold(c, spec, (a) => resolveCommand(a)?.spec);
-    if (held !== null) return held.then(() => dispatch(c, args));
+    if (held !== null) return held.then(() => (c.closed ? undefined : dispatch(c, args)));
   }
   if (c.multi && !MULTI_IMMEDIATE.has(spec.name.split("|")[0])) {
     if (spec.traits!.noMulti) {

@@ -459,6 +459,8 @@ function cpuSection(): string[] {
 }
 
 function commandstatsSection(server: Server): string[] {
+  // Fast commands are timed per read batch: share out the time of the batch so far.
+  server.stats.settleUntimed();
   const out: string[] = [];
   for (const [name, st] of server.stats.commands) {
     if (st.calls === 0 && st.rejected === 0 && st.failed === 0) continue;
