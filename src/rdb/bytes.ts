@@ -17,6 +17,11 @@ export function latin1Of(b: Uint8Array, start: number, end: number): string {
   return methods.latin1Slice.call(b, start, end);
 }
 
+/** Writes the bytes of latin1 `s` into `dst` at `offset` (which must have room). */
+export function writeLatin1(dst: Uint8Array, s: string, offset: number): void {
+  if (s.length > 0) methods.latin1Write.call(dst, s, offset);
+}
+
 /** Bytes of a latin1 string, as a new array. */
 export function latin1Bytes(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
@@ -30,10 +35,19 @@ export class ByteWriter {
   buf: Uint8Array;
   /** Bytes written. */
   length = 0;
+  private view: DataView;
 
   /** Starts with `capacity` bytes of room. */
   constructor(capacity = 256) {
     this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Replaces the storage with an empty buffer of `capacity` bytes. */
+  reset(capacity: number): void {
+    this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+    this.length = 0;
   }
 
   /** Makes room for `n` more bytes. */
@@ -45,6 +59,7 @@ export class ByteWriter {
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.length));
     this.buf = next;
+    this.view = new DataView(next.buffer);
   }
 
   /** Appends one byte. */
@@ -90,21 +105,26 @@ export class ByteWriter {
   /** Appends a 64-bit little-endian signed integer. */
   i64le(v: bigint | number): void {
     this.reserve(8);
-    new DataView(this.buf.buffer, this.buf.byteOffset).setBigInt64(this.length, BigInt(v), true);
+    if (typeof v === "number" && Number.isSafeInteger(v)) {
+      this.view.setUint32(this.length, v >>> 0, true);
+      this.view.setInt32(this.length + 4, Math.floor(v / 4294967296), true);
+    } else {
+      this.view.setBigInt64(this.length, BigInt(v), true);
+    }
     this.length += 8;
   }
 
   /** Appends a 64-bit big-endian unsigned integer. */
   u64be(v: bigint): void {
     this.reserve(8);
-    new DataView(this.buf.buffer, this.buf.byteOffset).setBigUint64(this.length, v, false);
+    this.view.setBigUint64(this.length, v, false);
     this.length += 8;
   }
 
   /** Appends an IEEE-754 double, little-endian. */
   f64le(v: number): void {
     this.reserve(8);
-    new DataView(this.buf.buffer, this.buf.byteOffset).setFloat64(this.length, v, true);
+    this.view.setFloat64(this.length, v, true);
     this.length += 8;
   }
 

@@ -11,7 +11,7 @@
  * intset members). Invariant: the output only depends on the value and the options, and every
  * container is complete and self-consistent (headers, counts, backlens) before it is written.
  */
-import { ByteWriter, latin1Bytes } from "./bytes.ts";
+import { ByteWriter, writeLatin1 } from "./bytes.ts";
 import { QuicklistContainer, RdbType, type RdbWriteVersion, StreamFlag } from "./constants.ts";
 import { encodeIntset } from "./intset.ts";
 import { encodeListpack, type ListpackInput } from "./listpack.ts";
@@ -35,6 +35,9 @@ const STREAM_NODE_BYTES = 4096;
 const LZF_MIN_LENGTH = 20;
 
 const U64_MAX = 2n ** 64n - 1n;
+
+/** Reused buffer for the bytes of a string that LZF is tried on. */
+let textScratch = new Uint8Array(64 * 1024);
 
 /** Encodes RDB lengths, strings and values into a ByteWriter. */
 export class RdbEncoder {
@@ -90,7 +93,9 @@ export class RdbEncoder {
       }
     }
     if (this.compress && n > LZF_MIN_LENGTH) {
-      const bytes = latin1Bytes(s);
+      if (textScratch.length < n) textScratch = new Uint8Array(Math.max(n, 2 * textScratch.length));
+      writeLatin1(textScratch, s, 0);
+      const bytes = textScratch.subarray(0, n);
       if (this.writeCompressed(bytes)) return;
       this.writeLen(n);
       this.out.bytes(bytes);
@@ -186,13 +191,13 @@ export class RdbEncoder {
     let from = 0;
     for (const to of bounds) {
       if (this.version === 9) {
-        this.writeBlob(encodeZiplist(items, from, to));
+        this.writeBlob(encodeZiplist(items, from, to, true));
       } else if (to - from === 1 && items[from].length >= PLAIN_ELEMENT_BYTES) {
         this.writeLen(QuicklistContainer.PLAIN);
         this.writeString(items[from]);
       } else {
         this.writeLen(QuicklistContainer.PACKED);
-        this.writeBlob(encodeListpack(items, from, to));
+        this.writeBlob(encodeListpack(items, from, to, true));
       }
       from = to;
       this.onProgress();
@@ -205,7 +210,7 @@ export class RdbEncoder {
       values.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       return this.writeBlob(encodeIntset(values));
     }
-    if (type === RdbType.SET_LISTPACK) return this.writeBlob(encodeListpack(members));
+    if (type === RdbType.SET_LISTPACK) return this.writeBlob(encodeListpack(members, 0, members.length, true));
     this.writeLen(members.length);
     for (let i = 0; i < members.length; i++) {
       this.writeString(members[i]);
@@ -230,7 +235,11 @@ export class RdbEncoder {
       flat[2 * i] = sorted[i][0];
       flat[2 * i + 1] = formatScore(sorted[i][1]);
     }
-    this.writeBlob(type === RdbType.ZSET_ZIPLIST ? encodeZiplist(flat) : encodeListpack(flat));
+    this.writeBlob(
+      type === RdbType.ZSET_ZIPLIST
+        ? encodeZiplist(flat, 0, flat.length, true)
+        : encodeListpack(flat, 0, flat.length, true),
+    );
   }
 
   private writeHash(type: number, fields: [string, string][]): void {
@@ -248,7 +257,11 @@ export class RdbEncoder {
       flat[2 * i] = fields[i][0];
       flat[2 * i + 1] = fields[i][1];
     }
-    this.writeBlob(type === RdbType.HASH_ZIPLIST ? encodeZiplist(flat) : encodeListpack(flat));
+    this.writeBlob(
+      type === RdbType.HASH_ZIPLIST
+        ? encodeZiplist(flat, 0, flat.length, true)
+        : encodeListpack(flat, 0, flat.length, true),
+    );
   }
 
   private writeStreamId(id: RdbStreamId): void {
@@ -269,7 +282,7 @@ export class RdbEncoder {
       key.u64be(node.master.ms);
       key.u64be(node.master.seq);
       this.writeBlob(key.toBytes());
-      this.writeBlob(encodeListpack(node.items));
+      this.writeBlob(encodeListpack(node.items, 0, node.items.length, true));
       this.onProgress();
     }
     this.writeLen(s.entries.length);

@@ -126,11 +126,20 @@ function strEncLen(len: number): number {
 /** Something a listpack can hold: text (stored as an integer when canonical) or an integer. */
 export type ListpackInput = string | number | bigint;
 
+/** Reused output of `encodeListpack(..., reuse = true)`. */
+let scratch = new Uint8Array(16 * 1024);
+
 /**
  * Encodes `items[from, to)` as a listpack blob. Strings that are canonical int64 text become
  * integer elements, as in Redis; numbers and bigints are integer elements (they must be int64).
+ * With `reuse`, the result is a view of a shared buffer, valid until the next such call.
  */
-export function encodeListpack(items: readonly ListpackInput[], from = 0, to = items.length): Uint8Array {
+export function encodeListpack(
+  items: readonly ListpackInput[],
+  from = 0,
+  to = items.length,
+  reuse = false,
+): Uint8Array {
   const ints: (number | bigint | null)[] = new Array(to - from);
   let total = HEADER + 1;
   for (let i = from; i < to; i++) {
@@ -140,7 +149,8 @@ export function encodeListpack(items: readonly ListpackInput[], from = 0, to = i
     const encLen = v !== null ? intEncLen(v) : strEncLen((it as string).length);
     total += encLen + backlenSize(encLen);
   }
-  const b = new Uint8Array(total);
+  if (reuse && scratch.length < total) scratch = new Uint8Array(Math.max(total, 2 * scratch.length));
+  const b = reuse ? scratch.subarray(0, total) : new Uint8Array(total);
   let p = HEADER;
   for (let i = from; i < to; i++) {
     const v = ints[i - from];

@@ -46,8 +46,14 @@ const HASH_SIZE = 1 << HASH_BITS;
 const MAX_LITERAL = 32;
 const MAX_DISTANCE = 8192;
 const MAX_MATCH = 264;
-/** Reused hash table of positions + 1 (0 = empty); reset per call. */
+/**
+ * Reused hash table of candidate positions. It is never cleared: a stale entry from an earlier
+ * input is harmless because a candidate is only used when it lies before the current position and
+ * its bytes really match.
+ */
 const hashTable = new Int32Array(HASH_SIZE);
+/** Reused output buffer; a successful result is copied out of it. */
+let scratch = new Uint8Array(64 * 1024);
 
 function hash3(b: Uint8Array, i: number): number {
   const v = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
@@ -56,14 +62,15 @@ function hash3(b: Uint8Array, i: number): number {
 
 /**
  * Compresses `src`; returns the LZF bytes, or null when the result would not be at least 4 bytes
- * smaller than the input (Redis's rule for storing a string compressed).
+ * smaller than the input (Redis's rule for storing a string compressed). The result is a view of
+ * a reused buffer: valid until the next call, so copy it out right away.
  */
 export function lzfCompress(src: Uint8Array): Uint8Array | null {
   const n = src.length;
   const cap = n - 4;
   if (cap <= 0) return null;
-  const out = new Uint8Array(cap);
-  hashTable.fill(0);
+  if (scratch.length < cap) scratch = new Uint8Array(Math.max(cap, 2 * scratch.length));
+  const out = scratch;
   let op = 0;
   let litStart = 0;
   let ip = 0;
@@ -80,11 +87,11 @@ export function lzfCompress(src: Uint8Array): Uint8Array | null {
   };
   while (ip + 2 < n) {
     const h = hash3(src, ip);
-    const ref = hashTable[h] - 1;
-    hashTable[h] = ip + 1;
+    const ref = hashTable[h];
+    hashTable[h] = ip;
     const dist = ip - ref;
     if (
-      ref >= 0 && dist <= MAX_DISTANCE && src[ref] === src[ip] && src[ref + 1] === src[ip + 1] &&
+      ref >= 0 && dist > 0 && dist <= MAX_DISTANCE && src[ref] === src[ip] && src[ref + 1] === src[ip + 1] &&
       src[ref + 2] === src[ip + 2]
     ) {
       let len = 3;
@@ -104,7 +111,7 @@ export function lzfCompress(src: Uint8Array): Uint8Array | null {
       out[op++] = off & 0xff;
       ip += len;
       litStart = ip;
-      if (ip + 2 < n) hashTable[hash3(src, ip - 1)] = ip;
+      if (ip + 2 < n) hashTable[hash3(src, ip - 1)] = ip - 1;
     } else {
       ip++;
     }

@@ -46,14 +46,15 @@ export function formatScore(d: number): string {
 
 /**
  * Parses a score stored as text (ziplist/listpack member scores, type-3 zsets) the way strtod
- * does for the forms Redis writes: decimal, exponent, and inf/infinity with an optional sign.
+ * does for the forms Redis writes: decimal, exponent, hex, and inf/infinity with an optional sign.
  * Returns NaN when the text is not a number (callers treat that as corruption).
  */
 export function parseScore(s: string): number {
+  if (s.length === 0) return NaN;
+  const v = Number(s);
+  if (!Number.isNaN(v)) return v;
   const t = s.toLowerCase();
   if (t === "inf" || t === "+inf" || t === "infinity" || t === "+infinity") return Infinity;
   if (t === "-inf" || t === "-infinity") return -Infinity;
-  if (t.length === 0 || t.trim() !== t) return NaN;
-  const v = Number(t);
-  return v;
+  return NaN;
 }

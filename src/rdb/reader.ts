@@ -70,11 +70,17 @@ const enum State {
 }
 
 const U64_MAX = 2n ** 64n - 1n;
+/** Largest single string or container blob accepted (V8 strings cannot be longer anyway). */
+const MAX_UNIT_BYTES = 0x1fffffe8;
+/** LZF cannot expand data more than this (a 3-byte back reference yields at most 264 bytes). */
+const LZF_MAX_RATIO = 88;
 const MODULE_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /** Streaming RDB parser; see the file comment. */
 export class RdbReader {
   private readonly onRecord: (r: RdbRecord) => void;
+  /** Set when onRecord threw: its error is passed through unchanged. */
+  private callbackFailed = false;
   private readonly checkDuplicates: boolean;
   private readonly verifyChecksum: boolean;
   private readonly valueOnly: boolean;
@@ -224,9 +230,7 @@ export class RdbReader {
   private keepLeftover(): void {
     this.syncCrc();
     const left = this.end - this.pos;
-    if (this.own.length < left || this.own.length < this.need) {
-      this.own = new Uint8Array(Math.max(left, this.need, 64 * 1024));
-    }
+    if (this.own.length < left) this.own = new Uint8Array(Math.max(left, 64 * 1024));
     this.own.set(this.buf.subarray(this.pos, this.end), 0);
     this.base += this.pos;
     this.buf = this.own;
@@ -241,9 +245,10 @@ export class RdbReader {
     if (this.end + n > this.own.length) {
       this.syncCrc();
       const left = this.end - this.pos;
-      const want = Math.max(left + n, this.need);
+      const want = left + n;
       if (want > this.own.length || this.own.length > 4 * want + 1024 * 1024) {
-        const next = new Uint8Array(Math.max(want, Math.min(2 * this.own.length, want + 64 * 1024 * 1024)));
+        // Grow geometrically with the data actually received (a corrupt length never sizes it).
+        const next = new Uint8Array(Math.max(want, Math.min(2 * this.own.length, want + 64 * 1024 * 1024), 64 * 1024));
         next.set(this.own.subarray(this.pos, this.end), 0);
         this.own = next;
       } else {
@@ -272,13 +277,14 @@ export class RdbReader {
           this.pos = mark;
           return;
         }
-        this.failure = this.toRdbError(e);
+        this.failure = this.callbackFailed ? e : this.toRdbError(e);
         throw this.failure;
       }
     }
   }
 
-  private toRdbError(e: unknown): unknown {
+  private toRdbError(e: unknown): RdbError {
+    if (e instanceof RdbError) return e;
     if (e instanceof ContainerError) {
       return new RdbError(
         `${rdbTypeName(this.vtype)} value is corrupt: ${e.message}`,
@@ -286,7 +292,17 @@ export class RdbReader {
         this.key,
       );
     }
-    return e;
+    // Anything else (e.g. a RangeError from an absurd size) is still a decoding failure.
+    return new RdbError(`cannot decode: ${e instanceof Error ? e.message : String(e)}`, this.base + this.pos, this.key);
+  }
+
+  private emitRecord(r: RdbRecord): void {
+    try {
+      this.onRecord(r);
+    } catch (e) {
+      this.callbackFailed = true;
+      throw e;
+    }
   }
 
   private corrupt(reason: string, at = this.pos): RdbError {
@@ -298,6 +314,7 @@ export class RdbReader {
   /** Consumes `n` bytes and returns the index of the first one. */
   private take(n: number): number {
     const p = this.pos;
+    if (n > MAX_UNIT_BYTES) throw this.corrupt(`a length of ${n} bytes is beyond the supported maximum`);
     if (p + n > this.end) {
       this.wanted = p + n;
       throw NEED_MORE;
@@ -432,6 +449,9 @@ export class RdbReader {
     const clen = this.len();
     const ulen = this.len();
     const p = this.take(clen);
+    if (ulen > clen * LZF_MAX_RATIO + 64 || ulen > MAX_UNIT_BYTES) {
+      throw this.corrupt(`LZF string claims ${ulen} bytes from ${clen} compressed bytes`, this.blobAt);
+    }
     try {
       this.str = lzfDecompress(this.buf, p, p + clen, ulen);
     } catch (e) {
@@ -519,7 +539,7 @@ export class RdbReader {
     }
     this.rdbVersion = version;
     this.state = State.Record;
-    this.onRecord({ kind: "header", version });
+    this.emitRecord({ kind: "header", version });
   }
 
   private record(): void {
@@ -529,12 +549,12 @@ export class RdbReader {
       case Opcode.AUX: {
         const key = this.string();
         const value = this.string();
-        return this.onRecord({ kind: "aux", key, value });
+        return this.emitRecord({ kind: "aux", key, value });
       }
       case Opcode.RESIZEDB: {
         const dbSize = this.len();
         const expiresSize = this.len();
-        return this.onRecord({ kind: "resizedb", dbSize, expiresSize });
+        return this.emitRecord({ kind: "resizedb", dbSize, expiresSize });
       }
       case Opcode.EXPIRETIME_MS:
         this.expireAtMs = this.i64le();
@@ -545,7 +565,7 @@ export class RdbReader {
       case Opcode.SELECTDB: {
         const db = this.len();
         this.db = db;
-        return this.onRecord({ kind: "selectdb", db });
+        return this.emitRecord({ kind: "selectdb", db });
       }
       case Opcode.IDLE:
         this.lruIdleSec = this.len();
@@ -561,17 +581,17 @@ export class RdbReader {
         const hasDesc = this.len();
         if (hasDesc) this.string();
         const code = this.string();
-        return this.onRecord({ kind: "function", code: `#!${engine} name=${name}\n${code}`, preGa: true });
+        return this.emitRecord({ kind: "function", code: `#!${engine} name=${name}\n${code}`, preGa: true });
       }
       case Opcode.FUNCTION2: {
         const code = this.string();
-        return this.onRecord({ kind: "function", code, preGa: false });
+        return this.emitRecord({ kind: "function", code, preGa: false });
       }
       case Opcode.SLOT_INFO: {
         const slot = this.len();
         const slotSize = this.len();
         const expiresSlotSize = this.len();
-        return this.onRecord({ kind: "slot_info", slot, slotSize, expiresSlotSize });
+        return this.emitRecord({ kind: "slot_info", slot, slotSize, expiresSlotSize });
       }
       case Opcode.EOF:
         return this.eof(at);
@@ -605,7 +625,7 @@ export class RdbReader {
       }
     }
     this.state = State.Done;
-    this.onRecord({ kind: "end", checksum: stored, checksumVerified: verified });
+    this.emitRecord({ kind: "end", checksum: stored, checksumVerified: verified });
   }
 
   private moduleAux(at: number): void {
@@ -615,7 +635,7 @@ export class RdbReader {
     const when = this.len();
     this.skipModuleOpcodes();
     const { name, encVersion } = moduleIdParts(id);
-    this.onRecord({ kind: "module_aux", moduleName: name, encVersion, when, offset: this.base + at });
+    this.emitRecord({ kind: "module_aux", moduleName: name, encVersion, when, offset: this.base + at });
   }
 
   /** Skips a module opcode stream up to its `len 0` terminator. */
@@ -671,7 +691,9 @@ export class RdbReader {
         this.blob();
         const pairs: [string, string][] = [];
         decodeZipmap(this.str, this.strStart, this.strEnd, pairs);
-        if (this.checkDuplicates) this.checkUniquePairs(pairs);
+        if (this.checkDuplicates && hasDuplicate(pairs.map((p) => p[0]), 1)) {
+          throw new ContainerError("duplicate fields");
+        }
         return this.emitCollection({ type: "hash", fields: pairs }, pairs.length);
       }
       case RdbType.LIST_ZIPLIST: {
@@ -709,9 +731,9 @@ export class RdbReader {
         if (type === RdbType.HASH_ZIPLIST) decodeZiplist(this.str, this.strStart, this.strEnd, flat);
         else decodeListpack(this.str, this.strStart, this.strEnd, flat, true);
         if (flat.length % 2 !== 0) throw new ContainerError(`odd number of elements (${flat.length}) in a hash`);
+        if (this.checkDuplicates && hasDuplicate(flat, 2)) throw new ContainerError("duplicate fields");
         const fields: [string, string][] = new Array(flat.length / 2);
         for (let i = 0; i < flat.length; i += 2) fields[i / 2] = [flat[i], flat[i + 1]];
-        if (this.checkDuplicates) this.checkUniquePairs(fields);
         return this.emitCollection({ type: "hash", fields }, fields.length);
       }
       case RdbType.STREAM_LISTPACKS:
@@ -863,27 +885,17 @@ export class RdbReader {
   }
 
   private checkUnique(members: string[]): void {
-    if (new Set(members).size !== members.length) throw new ContainerError("duplicate members");
-  }
-
-  private checkUniquePairs(pairs: [string, string][]): void {
-    const seen = new Set<string>();
-    for (const [f] of pairs) seen.add(f);
-    if (seen.size !== pairs.length) throw new ContainerError("duplicate fields");
+    if (hasDuplicate(members, 1)) throw new ContainerError("duplicate members");
   }
 
   private zsetFromFlat(flat: string[]): [string, number][] {
     if (flat.length % 2 !== 0) throw new ContainerError(`odd number of elements (${flat.length}) in a zset`);
+    if (this.checkDuplicates && hasDuplicate(flat, 2)) throw new ContainerError("duplicate members");
     const entries: [string, number][] = new Array(flat.length / 2);
     for (let i = 0; i < flat.length; i += 2) {
       const score = parseScore(flat[i + 1]);
       if (Number.isNaN(score)) throw new ContainerError(`unparsable score ${JSON.stringify(flat[i + 1])}`);
       entries[i / 2] = [flat[i], score];
-    }
-    if (this.checkDuplicates) {
-      const seen = new Set<string>();
-      for (const [m] of entries) seen.add(m);
-      if (seen.size !== entries.length) throw new ContainerError("duplicate members");
     }
     return entries;
   }
@@ -893,7 +905,7 @@ export class RdbReader {
     if (size > 0) return this.emit(value);
     const key = this.key ?? "";
     this.resetKeyState();
-    this.onRecord({ kind: "skipped", db: this.db, key, reason: "empty key", offset: this.keyOffset });
+    this.emitRecord({ kind: "skipped", db: this.db, key, reason: "empty key", offset: this.keyOffset });
   }
 
   private emit(value: RdbValue): void {
@@ -902,7 +914,7 @@ export class RdbReader {
     if (this.lruIdleSec !== undefined) entry.lruIdleSec = this.lruIdleSec;
     if (this.lfuFreq !== undefined) entry.lfuFreq = this.lfuFreq;
     this.resetKeyState();
-    this.onRecord({ kind: "entry", entry });
+    this.emitRecord({ kind: "entry", entry });
   }
 
   private resetKeyState(): void {
@@ -1062,6 +1074,24 @@ export class RdbReader {
   }
 }
 
+/**
+ * True when two of items[0], items[stride], items[2 * stride], ... are equal. Small collections
+ * (the common compact encodings) are compared pairwise, which beats building a Set.
+ */
+function hasDuplicate(items: string[], stride: number): boolean {
+  const n = Math.ceil(items.length / stride);
+  if (n <= 16) {
+    for (let i = 0; i < items.length; i += stride) {
+      const a = items[i];
+      for (let k = i + stride; k < items.length; k += stride) if (items[k] === a) return true;
+    }
+    return false;
+  }
+  const seen = new Set<string>();
+  for (let i = 0; i < items.length; i += stride) seen.add(items[i]);
+  return seen.size !== n;
+}
+
 /** Decodes the entries of one stream node listpack, appending the live ones to `out`. */
 function decodeStreamNode(items: ListpackItem[], masterMs: bigint, masterSeq: bigint, out: RdbStreamEntry[]): void {
   let i = 0;
@@ -1090,6 +1120,9 @@ function decodeStreamNode(items: ListpackItem[], masterMs: bigint, masterSeq: bi
   const deleted = int();
   const masterFieldCount = int();
   if (live < 0 || deleted < 0 || masterFieldCount < 0) throw new ContainerError("negative count in stream node");
+  if (masterFieldCount > items.length || live + deleted > items.length) {
+    throw new ContainerError("stream node counts exceed its listpack");
+  }
   const masterFields: string[] = new Array(masterFieldCount);
   for (let k = 0; k < masterFieldCount; k++) masterFields[k] = text();
   if (int() !== 0) throw new ContainerError("stream master entry is not terminated by 0");
@@ -1112,7 +1145,7 @@ function decodeStreamNode(items: ListpackItem[], masterMs: bigint, masterSeq: bi
       expectedLpCount = masterFieldCount + 3;
     } else {
       const n = int();
-      if (n < 0) throw new ContainerError("negative field count in stream entry");
+      if (n < 0 || 2 * n > items.length) throw new ContainerError("bad field count in stream entry");
       fields = new Array(n * 2);
       for (let k = 0; k < 2 * n; k++) fields[k] = text();
       expectedLpCount = 2 * n + 4;

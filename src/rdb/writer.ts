@@ -168,7 +168,7 @@ export class RdbWriter {
     this.written += chunk.length;
     this.out.clear();
     // Give back the room a huge value needed.
-    if (this.out.buf.length > 16 * this.chunkSize) this.out.buf = new Uint8Array(this.chunkSize * 2);
+    if (this.out.buf.length > 16 * this.chunkSize) this.out.reset(this.chunkSize * 2);
     this.sink(chunk);
   }
 }

@@ -149,8 +149,14 @@ function ziplistIntEncoding(v: number | bigint): [enc: number, width: number] {
   return [0xe0, 8];
 }
 
-/** Encodes `items[from, to)` as a ziplist blob. */
-export function encodeZiplist(items: readonly string[], from = 0, to = items.length): Uint8Array {
+/** Reused output of `encodeZiplist(..., reuse = true)`. */
+let scratch = new Uint8Array(16 * 1024);
+
+/**
+ * Encodes `items[from, to)` as a ziplist blob. With `reuse`, the result is a view of a shared
+ * buffer, valid until the next such call.
+ */
+export function encodeZiplist(items: readonly string[], from = 0, to = items.length, reuse = false): Uint8Array {
   // First pass: sizes, so the blob is allocated once.
   let total = HEADER + 1;
   let prevSize = 0;
@@ -164,7 +170,8 @@ export function encodeZiplist(items: readonly string[], from = 0, to = items.len
     total += size;
     prevSize = size;
   }
-  const b = new Uint8Array(total);
+  if (reuse && scratch.length < total) scratch = new Uint8Array(Math.max(total, 2 * scratch.length));
+  const b = reuse ? scratch.subarray(0, total) : new Uint8Array(total);
   let p = HEADER;
   prevSize = 0;
   let tail = HEADER;

@@ -385,7 +385,7 @@ Deno.test("rdb reader lifecycle: feed after the end, sticky errors, truncated me
   assertEquals(trunc.key, "k");
 });
 
-Deno.test("rdb reader: a large file streamed from the writer keeps memory bounded; huge strings are not rescanned", () => {
+Deno.test("rdb reader: a large file streamed from the writer in 4 KB chunks keeps memory bounded", () => {
   let keys = 0;
   let maxCapacity = 0;
   const reader = new RdbReader((r) => {
@@ -410,6 +410,43 @@ Deno.test("rdb reader: a large file streamed from the writer keeps memory bounde
   reader.finish();
   assertEquals(keys, 60_001);
   assert(writer.bytesWritten > 100 * 1024 * 1024, `wrote ${writer.bytesWritten} bytes`);
-  // Only the huge single string needed more than a small buffer.
-  assert(maxCapacity <= huge.length + 128 * 1024, `capacity ${maxCapacity}`);
+  // Only the huge single string needed more than a small buffer (grown by doubling).
+  assert(maxCapacity <= 2 * huge.length, `capacity ${maxCapacity}`);
+});
+
+Deno.test("rdb reader: absurd lengths fail fast without huge allocations; callback errors pass through", () => {
+  const hugeString = rdb(9, (e, o) => {
+    key(e, RdbType.STRING, "k");
+    o.u8(0x80);
+    o.u32be(0xfffffff0);
+  });
+  assertThrows(() => readAll(hugeString), RdbError, "beyond the supported maximum");
+  const lzfBomb = rdb(9, (e, o) => {
+    key(e, RdbType.STRING, "k");
+    o.u8(0xc3);
+    e.writeLen(2);
+    e.writeLen(400_000_000);
+    o.u8(0);
+    o.u8(0x41);
+  });
+  assertThrows(() => readAll(lzfBomb), RdbError, "LZF string claims");
+  // A length that is merely larger than the data: waits for more input, then reports truncation.
+  const short = rdb(9, (e, o) => {
+    key(e, RdbType.STRING, "k");
+    o.u8(0x80);
+    o.u32be(50_000_000);
+  });
+  const r = new RdbReader(() => {});
+  r.feed(short);
+  assert(r.bufferCapacity < 1024 * 1024, `capacity ${r.bufferCapacity}`);
+  assertThrows(() => r.finish(), RdbError, "truncated");
+  const boom = new Error("store full");
+  const cb = new RdbReader((rec) => {
+    if (rec.kind === "entry") throw boom;
+  });
+  assert.throws(() =>
+    cb.feed(rdb(9, (e) => {
+      key(e, RdbType.STRING, "k");
+      e.writeString("v");
+    })), (e) => e === boom);
 });
