@@ -24,8 +24,15 @@ const PUBSUB_ALLOWED = new Set([
   "quit",
   "reset",
 ]);
-/** Commands that run immediately inside MULTI instead of being queued. */
-const MULTI_IMMEDIATE = new Set(["exec", "discard", "multi", "watch", "unwatch", "quit", "reset"]);
+/** Commands that run immediately inside MULTI instead of being queued (UNWATCH is queued). */
+const MULTI_IMMEDIATE = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
+
+/**
+ * Fast commands (O(1)/O(log n)) are timed per read batch, because a clock read costs more than
+ * the command; they are timed one by one when the slow log threshold is below this (µs), so
+ * that a low threshold still catches them.
+ */
+const FAST_TIMING_THRESHOLD_US = 1000;
 
 /** Formats Redis 7's unknown-command error. */
 export function unknownCommandError(args: string[]): string {
@@ -90,8 +97,17 @@ function replyError(c: Client, text: string): void {
 
 function reject(c: Client, spec: CommandSpec | null, text: string): void {
   if (spec) c.server.stats.command(spec.name).rejected++;
+  if (c.multi !== null && spec?.name === "exec") {
+    // A rejected EXEC discards the transaction and quotes the reason, as Redis does.
+    c.multi = null;
+    c.unwatchAll();
+    return replyError(
+      c,
+      `EXECABORT Transaction discarded because of: ${text.startsWith("ERR ") ? text.slice(4) : text}`,
+    );
+  }
   replyError(c, text);
-  if (c.multi && spec?.name !== "exec") c.multi.aborted = true;
+  if (c.multi) c.multi.aborted = true;
 }
 
 /**
@@ -131,6 +147,9 @@ export function dispatch(c: Client, args: string[]): void | Promise<void> {
     if (spec.traits!.noMulti) {
       return reject(c, spec, `ERR Command not allowed inside a transaction`);
     }
+    if (spec.traits!.write && c.server.replicaOf !== null && !c.isMasterLink) {
+      return reject(c, spec, "READONLY You can't write against a read only replica.");
+    }
     c.multi.queue.push(args);
     c.w.simple("QUEUED");
     return;
@@ -155,12 +174,12 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
   if (!handler) {
     return reject(c, spec, `ERR unknown subcommand or wrong number of arguments for '${spec.name}' command`);
   }
-  if (server.monitors.size > 0 && !traits.admin) feedMonitors(c, args);
   const errorsBefore = c.w.errorCount;
   const dirtyBefore = server.store.dirty;
   propagateOverride = null;
   // Fast commands are timed per batch (a clock read costs more than the command itself).
-  const start = traits.fast ? 0 : performance.now();
+  const timed = !traits.fast || server.config.num("slowlog_log_slower_than") < FAST_TIMING_THRESHOLD_US;
+  const start = timed ? performance.now() : 0;
   let result: void | Promise<void>;
   try {
     result = handler(c, args);
@@ -168,22 +187,25 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
     c.w.error(`ERR ${(e as Error).message}`);
     result = undefined;
   }
+  // Like Redis, monitors see a command after it ran (so SELECT shows the new db).
+  if (server.monitors.size > 0 && !traits.admin) feedMonitors(c, args);
   if (result instanceof Promise) {
     // A command that blocked records its own writes when it is served: the store changed
     // meanwhile for other reasons, so the dirty counter says nothing about it.
-    const done = () => finish(c, spec, args, start, errorsBefore, dirtyBefore, false);
+    const done = () => finish(c, spec, args, timed, start, errorsBefore, dirtyBefore, false);
     return result.then(done, (e) => {
       c.w.error(`ERR ${(e as Error).message}`);
       done();
     });
   }
-  finish(c, spec, args, start, errorsBefore, dirtyBefore, true);
+  finish(c, spec, args, timed, start, errorsBefore, dirtyBefore, true);
 }
 
 function finish(
   c: Client,
   spec: CommandSpec,
   args: string[],
+  timed: boolean,
   start: number,
   errorsBefore: number,
   dirtyBefore: number,
@@ -194,7 +216,7 @@ function finish(
   const stat = stats.command(spec.name);
   stat.calls++;
   stats.totalCommands++;
-  if (spec.traits!.fast) {
+  if (!timed) {
     stats.addUntimed(stat);
   } else {
     const us = (performance.now() - start) * 1000;
