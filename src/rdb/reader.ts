@@ -117,18 +117,20 @@ export class RdbReader {
   private scored: [string, number][] = [];
   private seen: Set<string> | null = null;
   private stream: RdbStreamValue | null = null;
-  private streamLength = 0;
   private groupsLeft = 0;
   private group: RdbStreamGroup | null = null;
   private groupPel: Set<string> | null = null;
   private consumer: RdbStreamConsumer | null = null;
+  private consumerPelLeft = 0;
 
-  // Last string read as bytes: str[strStart, strEnd). `strInt` is set instead for int encodings.
+  // Last blob read: bytes str[strStart, strEnd) (a view of the input, or a decoded copy).
   private str: Uint8Array = this.buf;
   private strStart = 0;
   private strEnd = 0;
   /** Offset (in buf) where the current string or blob started, for error messages. */
   private blobAt = 0;
+  /** Special string encoding of the last length read (0-2 integer, 3 LZF), or -1. */
+  private encoding = -1;
 
   private readonly scratch = new DataView(new ArrayBuffer(8));
 
@@ -333,7 +335,7 @@ export class RdbReader {
     return this.buf[p];
   }
 
-  /** Reads a length; `encoded` receives the special-encoding id (or -1 for a plain length). */
+  /** Reads a length; sets `encoding` to the special string encoding id (or -1 for a plain length). */
   private lenOrEncoding(): number {
     const at = this.pos;
     const b = this.u8();
@@ -363,7 +365,6 @@ export class RdbReader {
         return 0;
     }
   }
-  private encoding = -1;
 
   private u64be(p: number): bigint {
     const v = this.buf;
@@ -972,7 +973,6 @@ export class RdbReader {
     st.firstId = firstId ?? (st.entries.length > 0 ? st.entries[0].id : { ms: U64_MAX, seq: U64_MAX });
     st.maxDeletedId = maxDeletedId;
     st.entriesAdded = entriesAdded;
-    this.streamLength = length;
     this.groupsLeft = groups;
     if (groups === 0) return this.finishStream();
     this.state = State.StreamGroup;
@@ -1039,7 +1039,6 @@ export class RdbReader {
     }
     this.nextConsumer();
   }
-  private consumerPelLeft = 0;
 
   private streamConsumerPel(): void {
     const at = this.pos;
