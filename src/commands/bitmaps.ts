@@ -15,7 +15,8 @@ import { latin1Slice, latin1Write } from "../util/latin1.ts";
 
 const BIT_OFFSET_ERR = "ERR bit offset is not an integer or out of range";
 const BIT_VALUE_ERR = "ERR bit is not an integer or out of range";
-const BITFIELD_TYPE_ERR = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+const BITFIELD_TYPE_ERR =
+  "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
 const TOO_BIG_ERR = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 /** Longest string V8 can hold (String::kMaxLength on 64-bit). */
 const MAX_STRING_LENGTH = 2 ** 29 - 24;
@@ -115,7 +116,9 @@ function setbit(c: Client, args: string[]): void {
       return;
     }
     const newByte = String.fromCharCode(on ? byteval | (1 << bit) : byteval & ~(1 << bit));
-    const updated = grows ? old + "\0".repeat(byte - old.length) + newByte : old.slice(0, byte) + newByte + old.slice(byte + 1);
+    const updated = grows
+      ? old + "\0".repeat(byte - old.length) + newByte
+      : old.slice(0, byte) + newByte + old.slice(byte + 1);
     if (v === undefined) c.slice(key).set(key, updated);
     else c.slice(key).replaceValue(key, updated);
     c.server.notify("$", "setbit", key, c.db);
@@ -600,11 +603,65 @@ function bitfieldGeneric(c: Client, args: string[], readonlyCommand: boolean): v
 
 /** Commands of the bitmaps family. */
 export const bitmapCommands: CommandSpec[] = [
-  command("setbit", 4, ["write", "denyoom"], [1, 1, 1], "bitmap", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", "2.2.0", setbit),
+  command(
+    "setbit",
+    4,
+    ["write", "denyoom"],
+    [1, 1, 1],
+    "bitmap",
+    "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.",
+    "2.2.0",
+    setbit,
+  ),
   command("getbit", 3, ["readonly", "fast"], [1, 1, 1], "bitmap", "Returns a bit value by offset.", "2.2.0", getbit),
-  command("bitcount", -2, ["readonly"], [1, 1, 1], "bitmap", "Counts the number of set bits (population counting) in a string.", "2.6.0", bitcount),
-  command("bitpos", -3, ["readonly"], [1, 1, 1], "bitmap", "Finds the first set (1) or clear (0) bit in a string.", "2.8.7", bitpos),
-  command("bitop", -4, ["write", "denyoom"], [2, -1, 1], "bitmap", "Performs bitwise operations on multiple strings, and stores the result.", "2.6.0", bitop),
-  command("bitfield", -2, ["write", "denyoom"], [1, 1, 1], "bitmap", "Performs arbitrary bitfield integer operations on strings.", "3.2.0", (c, a) => bitfieldGeneric(c, a, false)),
-  command("bitfield_ro", -2, ["readonly", "fast"], [1, 1, 1], "bitmap", "Performs arbitrary read-only bitfield integer operations on strings.", "6.0.0", (c, a) => bitfieldGeneric(c, a, true)),
+  command(
+    "bitcount",
+    -2,
+    ["readonly"],
+    [1, 1, 1],
+    "bitmap",
+    "Counts the number of set bits (population counting) in a string.",
+    "2.6.0",
+    bitcount,
+  ),
+  command(
+    "bitpos",
+    -3,
+    ["readonly"],
+    [1, 1, 1],
+    "bitmap",
+    "Finds the first set (1) or clear (0) bit in a string.",
+    "2.8.7",
+    bitpos,
+  ),
+  command(
+    "bitop",
+    -4,
+    ["write", "denyoom"],
+    [2, -1, 1],
+    "bitmap",
+    "Performs bitwise operations on multiple strings, and stores the result.",
+    "2.6.0",
+    bitop,
+  ),
+  command(
+    "bitfield",
+    -2,
+    ["write", "denyoom"],
+    [1, 1, 1],
+    "bitmap",
+    "Performs arbitrary bitfield integer operations on strings.",
+    "3.2.0",
+    (c, a) => bitfieldGeneric(c, a, false),
+  ),
+  command(
+    "bitfield_ro",
+    -2,
+    ["readonly", "fast"],
+    [1, 1, 1],
+    "bitmap",
+    "Performs arbitrary read-only bitfield integer operations on strings.",
+    "6.0.0",
+    (c, a) => bitfieldGeneric(c, a, true),
+  ),
 ];

@@ -135,7 +135,9 @@ function pfmerge(c: Client, args: string[]): void {
   const key = args[1];
   const slice = c.slice(key);
   const current = slice.get(key) as string | undefined;
-  const hll = current === undefined ? HyperLogLog.create(sparseMaxBytes(c)) : HyperLogLog.fromString(current, sparseMaxBytes(c));
+  const hll = current === undefined
+    ? HyperLogLog.create(sparseMaxBytes(c))
+    : HyperLogLog.fromString(current, sparseMaxBytes(c));
   if (useDense && !hll.toDense()) {
     c.w.error(CORRUPT);
     return;
@@ -205,8 +207,44 @@ function pfdebug(c: Client, args: string[]): void {
 
 /** Commands of the hyperloglog family. */
 export const hyperloglogCommands: CommandSpec[] = [
-  command("pfadd", -2, ["write", "denyoom", "fast"], [1, 1, 1], "hyperloglog", "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.", "2.8.9", pfadd),
-  command("pfcount", -2, ["readonly", "may_replicate"], [1, -1, 1], "hyperloglog", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", "2.8.9", pfcount),
-  command("pfmerge", -2, ["write", "denyoom"], [1, -1, 1], "hyperloglog", "Merges one or more HyperLogLog values into a single key.", "2.8.9", pfmerge),
-  command("pfdebug", 3, ["write", "denyoom", "admin"], [2, 2, 1], "hyperloglog", "Internal commands for debugging HyperLogLog values.", "2.8.9", pfdebug),
+  command(
+    "pfadd",
+    -2,
+    ["write", "denyoom", "fast"],
+    [1, 1, 1],
+    "hyperloglog",
+    "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.",
+    "2.8.9",
+    pfadd,
+  ),
+  command(
+    "pfcount",
+    -2,
+    ["readonly", "may_replicate"],
+    [1, -1, 1],
+    "hyperloglog",
+    "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).",
+    "2.8.9",
+    pfcount,
+  ),
+  command(
+    "pfmerge",
+    -2,
+    ["write", "denyoom"],
+    [1, -1, 1],
+    "hyperloglog",
+    "Merges one or more HyperLogLog values into a single key.",
+    "2.8.9",
+    pfmerge,
+  ),
+  command(
+    "pfdebug",
+    3,
+    ["write", "denyoom", "admin"],
+    [2, 2, 1],
+    "hyperloglog",
+    "Internal commands for debugging HyperLogLog values.",
+    "2.8.9",
+    pfdebug,
+  ),
 ];

@@ -18,6 +18,7 @@ import { propagateAs } from "./dispatcher.ts";
 import {
   compareIds,
   decrId,
+  FLAG_DELETED,
   formatId,
   formatIdKey,
   idFromKey,
@@ -146,12 +147,17 @@ function ieq(a: string, lower: string): boolean {
 
 function subcommandSyntaxError(c: Client, args: string[]): void {
   c.w.error(
-    `ERR unknown subcommand or wrong number of arguments for '${args[1].slice(0, 128)}'. Try ${args[0].toUpperCase()} HELP.`,
+    `ERR unknown subcommand or wrong number of arguments for '${args[1].slice(0, 128)}'. Try ${
+      args[0].toUpperCase()
+    } HELP.`,
   );
 }
 
 function nodeLimits(c: Client): NodeLimits {
-  return { maxBytes: c.server.config.num("stream-node-max-bytes"), maxEntries: c.server.config.num("stream-node-max-entries") };
+  return {
+    maxBytes: c.server.config.num("stream-node-max-bytes"),
+    maxEntries: c.server.config.num("stream-node-max-entries"),
+  };
 }
 
 /** Returns the stream at `v`, replies WRONGTYPE for another type, undefined when absent. */
@@ -196,7 +202,12 @@ function rangeEntries(s: StreamValue, start: StreamID, end: StreamID, count: num
 }
 
 function replyHelp(c: Client, name: string, lines: string[]): void {
-  const all = [`${name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`, ...lines, "HELP", "    Prints this help."];
+  const all = [
+    `${name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`,
+    ...lines,
+    "HELP",
+    "    Prints this help.",
+  ];
   c.w.array(all.length);
   for (const l of all) c.w.simple(l);
 }
@@ -323,17 +334,20 @@ function parseAddTrimArgs(c: Client, args: string[], xadd: boolean): AddTrimArgs
 /** Rewrites `~` trimming into the exact form that reproduces this trim (for replicas). */
 function rewriteApproxTrim(rewritten: string[], s: StreamValue, parsed: AddTrimArgs): void {
   rewritten[parsed.trimArgIdx - 1] = "=";
-  rewritten[parsed.trimArgIdx] = parsed.trim!.strategy === "maxlen" ? String(s.length) : formatId(s.edgeId(true, false));
+  rewritten[parsed.trimArgIdx] = parsed.trim!.strategy === "maxlen"
+    ? String(s.length)
+    : formatId(s.edgeId(true, false));
 }
 
 /** Whether `trim` would remove at least one entry of `s` (a dry run of StreamValue.trim). */
 function wouldTrim(s: StreamValue, args: TrimArgs): boolean {
-  let length = s.length;
-  let deleted = 0;
+  // Only nodes without live entries can be removed before the first deletion, so the length
+  // and the deleted count stay as they are until the answer is known.
+  const length = s.length;
   for (const node of s.nodes) {
     if (args.strategy === "maxlen" && length <= args.maxlen) return false;
     const entries = node.live;
-    if (args.limit && deleted + entries > args.limit) return false;
+    if (args.limit && entries > args.limit) return false;
     const removeNode = args.strategy === "maxlen"
       ? length - entries >= args.maxlen
       : compareIds(node.idAt(node.count - 1), args.minid) < 0;
@@ -345,7 +359,7 @@ function wouldTrim(s: StreamValue, args: TrimArgs): boolean {
     for (let i = 0; i < node.count; i++) {
       const stop = args.strategy === "maxlen" ? length <= args.maxlen : node.compareAt(i, args.minid) >= 0;
       if (stop) return false;
-      if (!(node.flags[i] & 1)) return true;
+      if (!(node.flags[i] & FLAG_DELETED)) return true;
     }
     return false;
   }
@@ -381,8 +395,9 @@ function xadd(c: Client, args: string[]): void {
   let id: StreamID | null;
   if (given !== null) {
     if (parsed.seqGiven) id = given;
-    else if (s.lastId.ms === given.ms) id = s.lastId.seq === UINT64_MAX ? null : { ms: given.ms, seq: s.lastId.seq + 1n };
-    else id = given;
+    else if (s.lastId.ms === given.ms) {
+      id = s.lastId.seq === UINT64_MAX ? null : { ms: given.ms, seq: s.lastId.seq + 1n };
+    } else id = given;
   } else {
     const ms = BigInt(Date.now());
     id = ms > s.lastId.ms ? { ms, seq: 0n } : incrId(s.lastId);
@@ -694,11 +709,7 @@ function xreadGeneric(c: Client, args: string[], xreadgroup: boolean): void | Pr
       streamsArg = i + 1;
       streamsCount = args.length - streamsArg;
       if (streamsCount % 2 !== 0) {
-        c.w.error(
-          `ERR Unbalanced ${xreadgroup ? "XREADGROUP" : "XREAD"} list of streams: for each stream key an ID or '${
-            xreadgroup ? ">" : "$"
-          }' must be specified.`,
-        );
+        c.w.error("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
         return;
       }
       streamsCount /= 2;
@@ -751,7 +762,9 @@ function xreadGeneric(c: Client, args: string[], xreadgroup: boolean): void | Pr
       ids.push(s ? s.lastId : MIN_ID);
     } else if (arg === ">") {
       if (!xreadgroup) {
-        c.w.error("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.");
+        c.w.error(
+          "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
+        );
         return;
       }
       ids.push(MAX_ID);
@@ -1588,35 +1601,221 @@ function xinfo(c: Client, args: string[]): void {
 
 const XGROUP_SUBCOMMANDS: CommandSpec[] = [
   command("xgroup|create", -5, ["write", "denyoom"], [2, 2, 1], "stream", "Creates a consumer group.", "5.0.0", xgroup),
-  command("xgroup|setid", -5, ["write"], [2, 2, 1], "stream", "Sets the last-delivered ID of a consumer group.", "5.0.0", xgroup),
+  command(
+    "xgroup|setid",
+    -5,
+    ["write"],
+    [2, 2, 1],
+    "stream",
+    "Sets the last-delivered ID of a consumer group.",
+    "5.0.0",
+    xgroup,
+  ),
   command("xgroup|destroy", 4, ["write"], [2, 2, 1], "stream", "Destroys a consumer group.", "5.0.0", xgroup),
-  command("xgroup|createconsumer", 5, ["write", "denyoom"], [2, 2, 1], "stream", "Creates a consumer in a consumer group.", "6.2.0", xgroup),
-  command("xgroup|delconsumer", 5, ["write"], [2, 2, 1], "stream", "Deletes a consumer from a consumer group.", "5.0.0", xgroup),
-  command("xgroup|help", 2, ["loading", "stale"], [0, 0, 0], "stream", "Returns helpful text about the different subcommands.", "5.0.0", xgroup),
+  command(
+    "xgroup|createconsumer",
+    5,
+    ["write", "denyoom"],
+    [2, 2, 1],
+    "stream",
+    "Creates a consumer in a consumer group.",
+    "6.2.0",
+    xgroup,
+  ),
+  command(
+    "xgroup|delconsumer",
+    5,
+    ["write"],
+    [2, 2, 1],
+    "stream",
+    "Deletes a consumer from a consumer group.",
+    "5.0.0",
+    xgroup,
+  ),
+  command(
+    "xgroup|help",
+    2,
+    ["loading", "stale"],
+    [0, 0, 0],
+    "stream",
+    "Returns helpful text about the different subcommands.",
+    "5.0.0",
+    xgroup,
+  ),
 ];
 
 const XINFO_SUBCOMMANDS: CommandSpec[] = [
   command("xinfo|stream", -3, ["readonly"], [2, 2, 1], "stream", "Returns information about a stream.", "5.0.0", xinfo),
-  command("xinfo|groups", 3, ["readonly"], [2, 2, 1], "stream", "Returns a list of the consumer groups of a stream.", "5.0.0", xinfo),
-  command("xinfo|consumers", 4, ["readonly"], [2, 2, 1], "stream", "Returns a list of the consumers in a consumer group.", "5.0.0", xinfo),
-  command("xinfo|help", 2, ["loading", "stale"], [0, 0, 0], "stream", "Returns helpful text about the different subcommands.", "5.0.0", xinfo),
+  command(
+    "xinfo|groups",
+    3,
+    ["readonly"],
+    [2, 2, 1],
+    "stream",
+    "Returns a list of the consumer groups of a stream.",
+    "5.0.0",
+    xinfo,
+  ),
+  command(
+    "xinfo|consumers",
+    4,
+    ["readonly"],
+    [2, 2, 1],
+    "stream",
+    "Returns a list of the consumers in a consumer group.",
+    "5.0.0",
+    xinfo,
+  ),
+  command(
+    "xinfo|help",
+    2,
+    ["loading", "stale"],
+    [0, 0, 0],
+    "stream",
+    "Returns helpful text about the different subcommands.",
+    "5.0.0",
+    xinfo,
+  ),
 ];
 
 /** Commands of the streams family. */
 export const streamCommands: CommandSpec[] = [
-  command("xadd", -5, ["write", "denyoom", "fast"], [1, 1, 1], "stream", "Appends a new message to a stream. Creates the key if it doesn't exist.", "5.0.0", xadd),
-  command("xlen", 2, ["readonly", "fast"], [1, 1, 1], "stream", "Return the number of messages in a stream.", "5.0.0", xlen),
-  command("xrange", -4, ["readonly"], [1, 1, 1], "stream", "Returns the messages from a stream within a range of IDs.", "5.0.0", (c, a) => xrangeGeneric(c, a, false)),
-  command("xrevrange", -4, ["readonly"], [1, 1, 1], "stream", "Returns the messages from a stream within a range of IDs in reverse order.", "5.0.0", (c, a) => xrangeGeneric(c, a, true)),
-  command("xdel", -3, ["write", "fast"], [1, 1, 1], "stream", "Returns the number of messages after removing them from a stream.", "5.0.0", xdel),
-  command("xtrim", -4, ["write"], [1, 1, 1], "stream", "Deletes messages from the beginning of a stream.", "5.0.0", xtrim),
-  command("xread", -4, ["readonly", "blocking", "movablekeys"], [0, 0, 0], "stream", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.", "5.0.0", (c, a) => xreadGeneric(c, a, false), { getKeys: xreadKeys }),
-  command("xreadgroup", -7, ["write", "blocking", "movablekeys"], [0, 0, 0], "stream", "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.", "5.0.0", (c, a) => xreadGeneric(c, a, true), { getKeys: xreadKeys }),
-  command("xgroup", -2, [], [0, 0, 0], "stream", "A container for consumer groups commands.", "5.0.0", undefined, { subcommands: XGROUP_SUBCOMMANDS }),
-  command("xack", -4, ["write", "fast"], [1, 1, 1], "stream", "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.", "5.0.0", xack),
-  command("xpending", -3, ["readonly"], [1, 1, 1], "stream", "Returns the information and entries from a stream consumer group's pending entries list.", "5.0.0", xpending),
-  command("xclaim", -6, ["write", "fast"], [1, 1, 1], "stream", "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.", "5.0.0", xclaim),
-  command("xautoclaim", -6, ["write", "fast"], [1, 1, 1], "stream", "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member.", "6.2.0", xautoclaim),
-  command("xinfo", -2, [], [0, 0, 0], "stream", "A container for stream introspection commands.", "5.0.0", undefined, { subcommands: XINFO_SUBCOMMANDS }),
-  command("xsetid", -3, ["write", "denyoom", "fast"], [1, 1, 1], "stream", "An internal command for replicating stream values.", "5.0.0", xsetid),
+  command(
+    "xadd",
+    -5,
+    ["write", "denyoom", "fast"],
+    [1, 1, 1],
+    "stream",
+    "Appends a new message to a stream. Creates the key if it doesn't exist.",
+    "5.0.0",
+    xadd,
+  ),
+  command(
+    "xlen",
+    2,
+    ["readonly", "fast"],
+    [1, 1, 1],
+    "stream",
+    "Return the number of messages in a stream.",
+    "5.0.0",
+    xlen,
+  ),
+  command(
+    "xrange",
+    -4,
+    ["readonly"],
+    [1, 1, 1],
+    "stream",
+    "Returns the messages from a stream within a range of IDs.",
+    "5.0.0",
+    (c, a) => xrangeGeneric(c, a, false),
+  ),
+  command(
+    "xrevrange",
+    -4,
+    ["readonly"],
+    [1, 1, 1],
+    "stream",
+    "Returns the messages from a stream within a range of IDs in reverse order.",
+    "5.0.0",
+    (c, a) => xrangeGeneric(c, a, true),
+  ),
+  command(
+    "xdel",
+    -3,
+    ["write", "fast"],
+    [1, 1, 1],
+    "stream",
+    "Returns the number of messages after removing them from a stream.",
+    "5.0.0",
+    xdel,
+  ),
+  command(
+    "xtrim",
+    -4,
+    ["write"],
+    [1, 1, 1],
+    "stream",
+    "Deletes messages from the beginning of a stream.",
+    "5.0.0",
+    xtrim,
+  ),
+  command(
+    "xread",
+    -4,
+    ["readonly", "blocking", "movablekeys"],
+    [0, 0, 0],
+    "stream",
+    "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.",
+    "5.0.0",
+    (c, a) => xreadGeneric(c, a, false),
+    { getKeys: xreadKeys },
+  ),
+  command(
+    "xreadgroup",
+    -7,
+    ["write", "blocking", "movablekeys"],
+    [0, 0, 0],
+    "stream",
+    "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.",
+    "5.0.0",
+    (c, a) => xreadGeneric(c, a, true),
+    { getKeys: xreadKeys },
+  ),
+  command("xgroup", -2, [], [0, 0, 0], "stream", "A container for consumer groups commands.", "5.0.0", undefined, {
+    subcommands: XGROUP_SUBCOMMANDS,
+  }),
+  command(
+    "xack",
+    -4,
+    ["write", "fast"],
+    [1, 1, 1],
+    "stream",
+    "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.",
+    "5.0.0",
+    xack,
+  ),
+  command(
+    "xpending",
+    -3,
+    ["readonly"],
+    [1, 1, 1],
+    "stream",
+    "Returns the information and entries from a stream consumer group's pending entries list.",
+    "5.0.0",
+    xpending,
+  ),
+  command(
+    "xclaim",
+    -6,
+    ["write", "fast"],
+    [1, 1, 1],
+    "stream",
+    "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.",
+    "5.0.0",
+    xclaim,
+  ),
+  command(
+    "xautoclaim",
+    -6,
+    ["write", "fast"],
+    [1, 1, 1],
+    "stream",
+    "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member.",
+    "6.2.0",
+    xautoclaim,
+  ),
+  command("xinfo", -2, [], [0, 0, 0], "stream", "A container for stream introspection commands.", "5.0.0", undefined, {
+    subcommands: XINFO_SUBCOMMANDS,
+  }),
+  command(
+    "xsetid",
+    -3,
+    ["write", "denyoom", "fast"],
+    [1, 1, 1],
+    "stream",
+    "An internal command for replicating stream values.",
+    "5.0.0",
+    xsetid,
+  ),
 ];

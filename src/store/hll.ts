@@ -93,8 +93,10 @@ function hash64(s: string, seed: number): void {
   const end = len - (len & 7);
   let i = 0;
   for (; i < end; i += 8) {
-    const kLo = (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24)) >>> 0;
-    const kHi = (s.charCodeAt(i + 4) | (s.charCodeAt(i + 5) << 8) | (s.charCodeAt(i + 6) << 16) | (s.charCodeAt(i + 7) << 24)) >>>
+    const kLo =
+      (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24)) >>> 0;
+    const kHi =
+      (s.charCodeAt(i + 4) | (s.charCodeAt(i + 5) << 8) | (s.charCodeAt(i + 6) << 16) | (s.charCodeAt(i + 7) << 24)) >>>
       0;
     mul64(kHi, kLo, M_HI, M_LO);
     // k ^= k >> 47
@@ -168,7 +170,9 @@ function denseSet(p: Uint8Array, base: number, reg: number, val: number): void {
 /** True when `s` passes Redis's isHLLObjectOrReply checks (magic, encoding, dense size). */
 export function isHllString(s: string): boolean {
   if (s.length < HLL_HDR_SIZE) return false;
-  if (s.charCodeAt(0) !== 72 || s.charCodeAt(1) !== 89 || s.charCodeAt(2) !== 76 || s.charCodeAt(3) !== 76) return false;
+  if (s.charCodeAt(0) !== 72 || s.charCodeAt(1) !== 89 || s.charCodeAt(2) !== 76 || s.charCodeAt(3) !== 76) {
+    return false;
+  }
   const enc = s.charCodeAt(4);
   if (enc > HLL_SPARSE) return false;
   return enc !== HLL_DENSE || s.length === HLL_DENSE_SIZE;

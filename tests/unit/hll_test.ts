@@ -97,7 +97,10 @@ Deno.test("hll: a smaller sparse limit promotes earlier, with the same registers
 Deno.test("hll: merging into a register array equals adding everything to one HLL", () => {
   const a = build(Array.from({ length: 500 }, (_, i) => "a" + i)).toString();
   const b = build(Array.from({ length: 5000 }, (_, i) => "b" + i)).toString();
-  const both = build([...Array.from({ length: 500 }, (_, i) => "a" + i), ...Array.from({ length: 5000 }, (_, i) => "b" + i)]);
+  const both = build([
+    ...Array.from({ length: 500 }, (_, i) => "a" + i),
+    ...Array.from({ length: 5000 }, (_, i) => "b" + i),
+  ]);
   const max = new Uint8Array(HLL_REGISTERS);
   assert.ok(mergeInto(max, a));
   assert.ok(mergeInto(max, b));

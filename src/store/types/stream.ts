@@ -93,8 +93,11 @@ export function idFromKey(k: string): StreamID {
 }
 
 function keyU64(k: string, at: number): bigint {
-  const hi = ((k.charCodeAt(at) << 24) | (k.charCodeAt(at + 1) << 16) | (k.charCodeAt(at + 2) << 8) | k.charCodeAt(at + 3)) >>> 0;
-  const lo = ((k.charCodeAt(at + 4) << 24) | (k.charCodeAt(at + 5) << 16) | (k.charCodeAt(at + 6) << 8) | k.charCodeAt(at + 7)) >>>
+  const hi =
+    ((k.charCodeAt(at) << 24) | (k.charCodeAt(at + 1) << 16) | (k.charCodeAt(at + 2) << 8) | k.charCodeAt(at + 3)) >>>
+    0;
+  const lo = ((k.charCodeAt(at + 4) << 24) | (k.charCodeAt(at + 5) << 16) | (k.charCodeAt(at + 6) << 8) |
+    k.charCodeAt(at + 7)) >>>
     0;
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
@@ -777,7 +780,11 @@ export class StreamValue implements CollectionValue {
         const ng = new StreamGroup(g.name, g.lastId, g.entriesRead);
         const copies = new Map<StreamNack, StreamNack>();
         for (const [k, nack] of g.pel.entries()) {
-          const copy: StreamNack = { consumer: null, deliveryTime: nack.deliveryTime, deliveryCount: nack.deliveryCount };
+          const copy: StreamNack = {
+            consumer: null,
+            deliveryTime: nack.deliveryTime,
+            deliveryCount: nack.deliveryCount,
+          };
           copies.set(nack, copy);
           ng.pel.set(k, copy);
         }
@@ -845,7 +852,14 @@ export class StreamValue implements CollectionValue {
  * sharing their first `depth` bytes: a vertex is a node when it is the root, a child of a
  * branching vertex, or not a single-child vertex itself (a branch or a key).
  */
-function raxNodeCount(keys: string[], lo: number, hi: number, depth: number, parentDegree: number, isRoot: boolean): number {
+function raxNodeCount(
+  keys: string[],
+  lo: number,
+  hi: number,
+  depth: number,
+  parentDegree: number,
+  isRoot: boolean,
+): number {
   if (hi - lo === 0) return 1;
   if (depth === 16) return 1;
   let degree = 0;
