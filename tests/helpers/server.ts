@@ -54,10 +54,22 @@ export interface ServerProcess {
 }
 
 /** Starts damselfly with `flags` on a free port (unless --port is given) and waits until it answers PING. */
-export async function startServer(flags: string[] = [], opts: { env?: Record<string, string>; waitReady?: boolean } = {}): Promise<ServerProcess> {
+export async function startServer(
+  flags: string[] = [],
+  opts: { env?: Record<string, string>; waitReady?: boolean } = {},
+): Promise<ServerProcess> {
   const hasPort = flags.some((f) => /^--?port(=|$)/.test(f));
-  const port = hasPort ? Number(flags.find((f) => /^--?port=/.test(f))?.split("=")[1] ?? flags[flags.indexOf("--port") + 1]) : freePort();
-  const args = ["run", "--allow-all", `${ROOT}main.ts`, ...(hasPort ? [] : [`--port=${port}`]), "--bind=127.0.0.1", ...flags];
+  const port = hasPort
+    ? Number(flags.find((f) => /^--?port=/.test(f))?.split("=")[1] ?? flags[flags.indexOf("--port") + 1])
+    : freePort();
+  const args = [
+    "run",
+    "--allow-all",
+    `${ROOT}main.ts`,
+    ...(hasPort ? [] : [`--port=${port}`]),
+    "--bind=127.0.0.1",
+    ...flags,
+  ];
   const child = new Deno.Command(Deno.execPath(), {
     args,
     env: opts.env,
@@ -92,16 +104,20 @@ export async function startServer(flags: string[] = [], opts: { env?: Record<str
   };
   if (opts.waitReady !== false) {
     try {
-      await waitFor(async () => {
-        if (exited) throw new Error(`server exited with ${exited.code}: ${logText}`);
-        const c = await RespClient.connect(port);
-        try {
-          const r = await c.call("PING");
-          return r === "PONG" || (r instanceof Error && r.message.startsWith("NOAUTH"));
-        } finally {
-          c.close();
-        }
-      }, `damselfly on port ${port} to answer PING`, 20_000);
+      await waitFor(
+        async () => {
+          if (exited) throw new Error(`server exited with ${exited.code}: ${logText}`);
+          const c = await RespClient.connect(port);
+          try {
+            const r = await c.call("PING");
+            return r === "PONG" || (r instanceof Error && r.message.startsWith("NOAUTH"));
+          } finally {
+            c.close();
+          }
+        },
+        `damselfly on port ${port} to answer PING`,
+        20_000,
+      );
     } catch (e) {
       await proc.stop();
       throw e;
@@ -287,7 +303,11 @@ function parseReply(buf: Buffer, pos: number): [Reply, number] | null {
 }
 
 /** Runs redis-cli with the given arguments against `port`; returns stdout (trailing newline removed). */
-export async function redisCli(port: number, args: string[], opts: { stdin?: string; raw?: boolean } = {}): Promise<string> {
+export async function redisCli(
+  port: number,
+  args: string[],
+  opts: { stdin?: string; raw?: boolean } = {},
+): Promise<string> {
   const cmd = new Deno.Command("redis-cli", {
     args: ["-h", "127.0.0.1", "-p", String(port), ...(opts.raw === false ? [] : ["--no-raw"]), ...args],
     stdin: opts.stdin !== undefined ? "piped" : "null",

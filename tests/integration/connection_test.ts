@@ -21,7 +21,10 @@ Deno.test("connection commands", async (t) => {
     await t.step("arity errors", async () => {
       const c = await RespClient.connect(srv.port);
       assert.deepEqual(await c.call("ECHO"), new Error("ERR wrong number of arguments for 'echo' command"));
-      assert.deepEqual(await c.call("SELECT", "1", "2"), new Error("ERR wrong number of arguments for 'select' command"));
+      assert.deepEqual(
+        await c.call("SELECT", "1", "2"),
+        new Error("ERR wrong number of arguments for 'select' command"),
+      );
       c.close();
     });
     await t.step("HELLO 3 switches to RESP3 and reports the server", async () => {
@@ -67,7 +70,10 @@ Deno.test("requirepass: NOAUTH, AUTH, WRONGPASS, HELLO AUTH", async () => {
   try {
     const c = await RespClient.connect(srv.port);
     assert.deepEqual(await c.call("PING"), new Error("NOAUTH Authentication required."));
-    assert.deepEqual(await c.call("AUTH", "nope"), new Error("WRONGPASS invalid username-password pair or user is disabled."));
+    assert.deepEqual(
+      await c.call("AUTH", "nope"),
+      new Error("WRONGPASS invalid username-password pair or user is disabled."),
+    );
     assert.equal(await c.call("AUTH", "s3cret"), "OK");
     assert.equal(await c.call("PING"), "PONG");
     const d = await RespClient.connect(srv.port);

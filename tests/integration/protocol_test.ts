@@ -56,7 +56,24 @@ Deno.test("random garbage from many connections never crashes the server", async
   try {
     let seed = 12345;
     const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-    const alphabet = ["*", "$", "\r\n", "\n", "-1", "0", "99999999999", "PING", " ", '"', "'", "\\x", "\x00", "\xff", "3", "abc"];
+    const alphabet = [
+      "*",
+      "$",
+      "\r\n",
+      "\n",
+      "-1",
+      "0",
+      "99999999999",
+      "PING",
+      " ",
+      '"',
+      "'",
+      "\\x",
+      "\x00",
+      "\xff",
+      "3",
+      "abc",
+    ];
     for (let round = 0; round < 60; round++) {
       const c = await RespClient.connect(srv.port);
       let s = "";

@@ -31,11 +31,14 @@ function errorOf(input: string, p = parser()): string {
 
 Deno.test("multibulk: one command, pipelined commands", () => {
   assert.deepEqual(feedAll(parser(), "*1\r\n$4\r\nPING\r\n"), [["PING"]]);
-  assert.deepEqual(feedAll(parser(), "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$0\r\n\r\n"), [
-    ["GET", "k"],
-    ["PING"],
-    ["SET", "a", ""],
-  ]);
+  assert.deepEqual(
+    feedAll(parser(), "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$0\r\n\r\n"),
+    [
+      ["GET", "k"],
+      ["PING"],
+      ["SET", "a", ""],
+    ],
+  );
 });
 
 Deno.test("multibulk: every split point of a frame gives the same command", () => {
@@ -101,7 +104,10 @@ Deno.test("protocol errors carry Redis's exact text and are sticky", () => {
 });
 
 Deno.test("inline commands and quoting like sdssplitargs", () => {
-  assert.deepEqual(feedAll(parser(), "PING\r\nset a b\n\r\n  \r\nGET a\r\n"), [["PING"], ["set", "a", "b"], ["GET", "a"]]);
+  assert.deepEqual(feedAll(parser(), "PING\r\nset a b\n\r\n  \r\nGET a\r\n"), [["PING"], ["set", "a", "b"], [
+    "GET",
+    "a",
+  ]]);
   assert.deepEqual(splitInlineArgs(`set "a b" 'c d'`), ["set", "a b", "c d"]);
   assert.deepEqual(splitInlineArgs(`x "\\x41\\n\\t\\\\" 'it\\'s'`), ["x", "A\n\t\\", "it's"]);
   assert.equal(splitInlineArgs(`x "abc"d`), null);
