@@ -51,10 +51,17 @@ export class Client {
   watchDirty = false;
   /** Functions that remove this client's watches. */
   unwatchers: (() => void)[] = [];
+  /**
+   * WATCHed keys (`<db>\0<key>`) → a check that is true at EXEC time when the key changed in
+   * a way no write hook reports (it expired since WATCH). Filled by the transactions family.
+   */
+  watchedKeys: Map<string, () => boolean> = new Map();
   /** Subscribed channels (pub/sub family). */
   channels: Set<string> = new Set();
   /** Subscribed patterns (pub/sub family). */
   patterns: Set<string> = new Set();
+  /** Subscribed shard channels (SSUBSCRIBE, pub/sub family). */
+  shardChannels: Set<string> = new Set();
   /** CLIENT REPLY mode. */
   replyMode: "on" | "off" | "skip" = "on";
   /** Close the connection once pending replies are written (QUIT, protocol errors). */
@@ -103,13 +110,14 @@ export class Client {
 
   /** True while the client is in RESP2 subscriber mode. */
   get inPubSubMode(): boolean {
-    return this.channels.size + this.patterns.size > 0;
+    return this.channels.size + this.patterns.size + this.shardChannels.size > 0;
   }
 
   /** Drops every WATCH of this client. */
   unwatchAll(): void {
     for (const u of this.unwatchers) u();
     this.unwatchers = [];
+    this.watchedKeys.clear();
     this.watchDirty = false;
   }
 

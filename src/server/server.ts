@@ -12,6 +12,7 @@ import { Stats } from "./stats.ts";
 import type { Client, ClientOrigin } from "./client.ts";
 import { log } from "../observability/log.ts";
 import { BlockingRegistry } from "./blocking.ts";
+import { PubSub } from "./pubsub.ts";
 import { VERSION } from "../version.ts";
 
 /** Receives every applied write, for the journal and replication (issue 5 plugs in here). */
@@ -55,14 +56,18 @@ export class Server {
    * Returns the number of receivers.
    */
   publish: (channel: string, message: string) => number = () => 0;
+  /** Pub/Sub subscriptions and keyspace-notification settings (installs `publish`). */
+  readonly pubsub: PubSub;
   /** Callbacks run when any client disconnects (pub/sub, blocking, replication clean-up). */
   readonly onClientClose: ((c: Client) => void)[] = [];
   /** Clients in MONITOR mode. */
   readonly monitors = new Set<Client>();
   /** Requests a shutdown; installed by main/net. */
   shutdown: (save: boolean | null) => Promise<boolean> = () => Promise.resolve(false);
-  /** Cached `notify-keyspace-events` (read on every write). */
-  private notifyFlags = "";
+  /** Writes of the open transaction (EXEC), recorded together when it closes; else null. */
+  private txWrites: [number, string[]][] | null = null;
+  /** Nesting depth of open transactions (a script inside EXEC, EXEC inside a script). */
+  private txDepth = 0;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(config: Config) {
@@ -73,8 +78,7 @@ export class Server {
       isReplica: () => this.replicaOf !== null,
       onExpired: (shard, db, key) => this.onExpired(shard, db, key),
     });
-    this.notifyFlags = config.str("notify-keyspace-events");
-    config.onChange("notify-keyspace-events", (v) => this.notifyFlags = v as string);
+    this.pubsub = new PubSub(this);
     const bytes = new Uint8Array(20);
     crypto.getRandomValues(bytes);
     this.runId = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -99,7 +103,35 @@ export class Server {
 
   /** Records an applied write (journal, replicas, dirty counter). */
   recordWrite(db: number, args: string[]): void {
+    if (this.txWrites !== null) {
+      this.txWrites.push([db, args]);
+      return;
+    }
     for (const o of this.writeObservers) o.onWrite(db, args);
+  }
+
+  /**
+   * Opens a transaction for the write observers: until the matching `endTransaction`, writes
+   * are buffered. Transactions nest; only the outermost one records.
+   */
+  beginTransaction(): void {
+    if (this.txDepth++ === 0) this.txWrites = [];
+  }
+
+  /**
+   * Closes a transaction and records its writes so that replicas apply them atomically:
+   * two or more as `MULTI`, the writes, `EXEC` (in the dbs of the first and last write); a
+   * single write bare, as Redis propagates it.
+   */
+  endTransaction(): void {
+    if (--this.txDepth !== 0) return;
+    const writes = this.txWrites!;
+    this.txWrites = null;
+    if (writes.length === 0) return;
+    const wrap = writes.length > 1;
+    if (wrap) this.recordWrite(writes[0][0], ["MULTI"]);
+    for (const [db, args] of writes) this.recordWrite(db, args);
+    if (wrap) this.recordWrite(writes[writes.length - 1][0], ["EXEC"]);
   }
 
   private onExpired(_shard: Shard, db: number, key: string): void {
@@ -113,12 +145,7 @@ export class Server {
    * (one of Redis's letters: g $ l s h z x e t m d n) and K and/or E.
    */
   notify(cls: string, event: string, key: string, db: number): void {
-    const flags = this.notifyFlags;
-    if (flags === "") return;
-    const all = flags.includes("A") && "g$lshzxetd".includes(cls);
-    if (!all && !flags.includes(cls)) return;
-    if (flags.includes("K")) this.publish(`__keyspace@${db}__:${key}`, event);
-    if (flags.includes("E")) this.publish(`__keyevent@${db}__:${event}`, key);
+    if (this.pubsub.notifyMask !== 0) this.pubsub.notifyKeyspaceEvent(cls, event, key, db);
   }
 
   /** Starts background cycles (active expiry at `hz`). */

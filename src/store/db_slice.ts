@@ -38,7 +38,9 @@ export class DbSlice {
     for (let i = 0; i < hooks.length; i++) hooks[i](this, key);
     if (this.watched !== null) {
       const w = this.watched.get(key);
-      if (w !== undefined) for (const cb of w) cb();
+      if (w !== undefined) {
+        for (const cb of w) cb();
+      }
     }
   }
 
@@ -131,11 +133,14 @@ export class DbSlice {
     else this.expires.set(key, at);
   }
 
-  /** Removes every key; runs hooks for watched keys and snapshots first. */
+  /** Removes every key; runs the hooks of every existing key first (absent keys do not change). */
   flush(): void {
     this.shard.counters.dirty += this.data.size + 1;
-    if (this.shard.preWriteHooks.length !== 0) for (const k of this.data.keys()) this.beforeWrite(k);
-    else if (this.watched !== null) for (const k of this.watched.keys()) this.beforeWrite(k);
+    if (this.shard.preWriteHooks.length !== 0) {
+      for (const k of this.data.keys()) this.beforeWrite(k);
+    } else if (this.watched !== null) {
+      for (const k of this.watched.keys()) if (this.data.has(k)) this.beforeWrite(k);
+    }
     this.data.clear();
     this.expires.clear();
     this.expireCursor = null;

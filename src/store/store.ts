@@ -99,8 +99,13 @@ export class Store {
       const y = s.dbs[b];
       for (const k of x.data.keys()) x.beforeWrite(k);
       for (const k of y.data.keys()) y.beforeWrite(k);
-      if (x.watched) for (const k of x.watched.keys()) x.beforeWrite(k);
-      if (y.watched) for (const k of y.watched.keys()) y.beforeWrite(k);
+      // A watched key changes when it exists on either side (Redis's touchAllWatchedKeysInDb).
+      if (x.watched) {
+        for (const k of x.watched.keys()) if (!x.data.has(k) && y.data.has(k)) x.beforeWrite(k);
+      }
+      if (y.watched) {
+        for (const k of y.watched.keys()) if (!y.data.has(k) && x.data.has(k)) y.beforeWrite(k);
+      }
       const xd = [...x.data];
       const xe = [...x.expires];
       x.data.clear();
@@ -121,7 +126,12 @@ export class Store {
    * next cursor ("0" when done). Cursors are server-side iterators over live maps, so a key
    * present for the whole scan is returned; unknown cursors restart at their shard.
    */
-  scan(db: number, cursor: number, count: number, accept: (key: string, slice: DbSlice) => boolean): [number, string[]] {
+  scan(
+    db: number,
+    cursor: number,
+    count: number,
+    accept: (key: string, slice: DbSlice) => boolean,
+  ): [number, string[]] {
     let state: ScanState | undefined;
     let id = cursor;
     if (cursor !== 0) {
