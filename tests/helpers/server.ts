@@ -5,7 +5,6 @@
  * nothing here sleeps and hopes.
  */
 import { Buffer } from "node:buffer";
-import { RespParser } from "../../src/resp/parser.ts";
 
 /** Repository root (where main.ts lives). */
 export const ROOT = new URL("../../", import.meta.url).pathname;
