@@ -176,12 +176,57 @@ function reset(c: Client): void {
 export const connectionCommands: CommandSpec[] = [
   command("ping", -1, ["fast"], [0, 0, 0], "connection", "Returns the server's liveliness response.", "1.0.0", ping),
   command("echo", 2, ["fast"], [0, 0, 0], "connection", "Returns the given string.", "1.0.0", (c, a) => c.w.bulk(a[1])),
-  command("quit", -1, ["no_auth", "fast", "allow_busy"], [0, 0, 0], "connection", "Closes the connection.", "1.0.0", (c) => {
-    c.w.simple("OK");
-    c.closeAfterReply = true;
-  }),
-  command("reset", 1, ["no_auth", "fast", "allow_busy"], [0, 0, 0], "connection", "Resets the connection.", "6.2.0", reset),
-  command("hello", -1, ["no_auth", "fast", "allow_busy"], [0, 0, 0], "connection", "Handshakes with the Redis server.", "6.0.0", hello),
-  command("auth", -2, ["no_auth", "fast", "allow_busy"], [0, 0, 0], "connection", "Authenticates the connection.", "1.0.0", auth),
-  command("select", 2, ["loading", "stale", "fast"], [0, 0, 0], "connection", "Changes the selected database.", "1.0.0", select),
+  command(
+    "quit",
+    -1,
+    ["no_auth", "fast", "allow_busy"],
+    [0, 0, 0],
+    "connection",
+    "Closes the connection.",
+    "1.0.0",
+    (c) => {
+      c.w.simple("OK");
+      c.closeAfterReply = true;
+    },
+  ),
+  command(
+    "reset",
+    1,
+    ["no_auth", "fast", "allow_busy"],
+    [0, 0, 0],
+    "connection",
+    "Resets the connection.",
+    "6.2.0",
+    reset,
+  ),
+  command(
+    "hello",
+    -1,
+    ["no_auth", "fast", "allow_busy"],
+    [0, 0, 0],
+    "connection",
+    "Handshakes with the Redis server.",
+    "6.0.0",
+    hello,
+  ),
+  command(
+    "auth",
+    -2,
+    ["no_auth", "fast", "allow_busy"],
+    [0, 0, 0],
+    "connection",
+    "Authenticates the connection.",
+    "1.0.0",
+    auth,
+  ),
+  command(
+    "select",
+    2,
+    ["loading", "stale", "fast"],
+    [0, 0, 0],
+    "connection",
+    "Changes the selected database.",
+    "1.0.0",
+    select,
+  ),
 ];

@@ -43,7 +43,9 @@ export function listenTcp(server: Server, hostname: string, port: number, origin
       }
       if (server.clients.size >= server.config.num("maxclients")) {
         server.stats.rejectedConnections++;
-        writeAll(conn, encoder.encode("-ERR max number of clients reached\r\n")).catch(() => {}).finally(() => conn.close());
+        writeAll(conn, encoder.encode("-ERR max number of clients reached\r\n")).catch(() => {}).finally(() =>
+          conn.close()
+        );
         continue;
       }
       const c = new Connection(server, conn, origin, formatAddr(conn.remoteAddr), formatAddr(conn.localAddr));

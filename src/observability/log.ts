@@ -38,9 +38,9 @@ function write(level: number, msg: string): void {
   if (level < settings.minLevel) return;
   const d = new Date();
   const us = pad(d.getMilliseconds(), 3) + "000";
-  const line = `${LEVELS[level]}${pad(d.getMonth() + 1)}${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${
-    pad(d.getSeconds())
-  }.${us} ${Deno.pid} ${caller()}] ${msg}\n`;
+  const line = `${LEVELS[level]}${pad(d.getMonth() + 1)}${pad(d.getDate())} ${pad(d.getHours())}:${
+    pad(d.getMinutes())
+  }:${pad(d.getSeconds())}.${us} ${Deno.pid} ${caller()}] ${msg}\n`;
   const bytes = encoder.encode(line);
   try {
     if (settings.toStderr || !file) Deno.stderr.writeSync(bytes);

@@ -14,8 +14,8 @@ interface Waiter {
   client: Client;
   db: number;
   keys: string[];
-  /** Tries to serve the client now; returns true if it replied (and is done). */
-  tryServe: () => boolean;
+  /** Tries to serve the client from the ready key; returns true if it replied (and is done). */
+  tryServe: (readyKey: string) => boolean;
   done: (how: "served" | "timeout" | "unblocked" | "error" | "gone") => void;
 }
 
@@ -26,10 +26,10 @@ export interface BlockOptions {
   /** Timeout in ms; 0 waits forever. */
   timeoutMs: number;
   /**
-   * Tries to serve the client; writes the reply and returns true when it could. Called when
-   * one of the keys was signalled ready.
+   * Tries to serve the client; writes the reply and returns true when it could. Called with
+   * the key that was signalled ready (Redis 7.0 serves a waiter from that key).
    */
-  tryServe: () => boolean;
+  tryServe: (readyKey: string) => boolean;
   /** Writes the timeout reply (e.g. a null array). */
   onTimeout: () => void;
 }
@@ -120,12 +120,13 @@ export class BlockingRegistry {
       for (const id of ids) {
         const q = this.waiters.get(id);
         if (!q) continue;
+        const key = id.slice(id.indexOf("\0") + 1);
         for (const w of [...q]) {
           if (w.client.closed) {
             w.done("gone");
             continue;
           }
-          if (w.tryServe()) w.done("served");
+          if (w.tryServe(key)) w.done("served");
           if (!this.waiters.has(id)) break;
         }
       }
