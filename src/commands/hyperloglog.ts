@@ -14,6 +14,7 @@ import { FLAG_TABLE } from "../config/flag_table.ts";
 import {
   cachedCardinality,
   decodeSparse,
+  denseAddWouldChange,
   estimateFromHistogram,
   histogramOfRegisters,
   histogramOfString,
@@ -61,6 +62,10 @@ function pfadd(c: Client, args: string[]): void {
     updated++;
   } else {
     if (!checkHll(c, current)) return;
+    if (current.charCodeAt(4) === HLL_DENSE && !denseAddWouldChange(current, args, 2)) {
+      c.w.int(0);
+      return;
+    }
     hll = HyperLogLog.fromString(current, sparseMaxBytes(c));
   }
   for (let j = 2; j < args.length; j++) {

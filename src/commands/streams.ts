@@ -1277,8 +1277,8 @@ function xclaim(c: Client, args: string[]): void {
   } else {
     deliveryTime = now;
   }
-  const consumer = lookupOrCreateConsumer(c, key, group, args[3], now, records);
-  if (records.length) touched = true;
+  // Redis 7.0 looks the consumer up (creating it) only once an entry is about to be claimed.
+  let consumer: StreamConsumer | null = null;
   const out: (Entry | string)[] = [];
   for (let n = 5; n <= lastIdArg; n++) {
     const id = ids[n - 5];
@@ -1300,6 +1300,11 @@ function xclaim(c: Client, args: string[]): void {
     }
     if (nack === undefined) continue;
     if (nack.consumer !== null && minidle && now - nack.deliveryTime < minidle) continue;
+    if (consumer === null) {
+      const created = records.length;
+      consumer = lookupOrCreateConsumer(c, key, group, args[3], now, records);
+      if (records.length !== created) touched = true;
+    }
     touch();
     if (nack.consumer !== consumer) nack.consumer?.pel.delete(k);
     nack.deliveryTime = deliveryTime;
@@ -1365,8 +1370,9 @@ function xautoclaim(c: Client, args: string[]): void {
   const slice = c.slice(key);
   const now = Date.now();
   const records: string[][] = [];
-  const consumer = lookupOrCreateConsumer(c, key, group, args[3], now, records);
-  let touched = records.length > 0;
+  // Redis 7.0 looks the consumer up (creating it) only once an entry is about to be claimed.
+  let consumer: StreamConsumer | null = null;
+  let touched = false;
   const touch = () => {
     if (!touched) slice.getForWrite(key);
     touched = true;
@@ -1390,6 +1396,11 @@ function xautoclaim(c: Client, args: string[]): void {
       continue;
     }
     if (minidle && now - nack.deliveryTime < minidle) continue;
+    if (consumer === null) {
+      const created = records.length;
+      consumer = lookupOrCreateConsumer(c, key, group, args[3], now, records);
+      if (records.length !== created) touched = true;
+    }
     touch();
     if (nack.consumer !== consumer) nack.consumer?.pel.delete(k);
     nack.deliveryTime = now;

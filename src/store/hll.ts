@@ -197,6 +197,22 @@ export function withCachedCardinality(s: string, card: number): string {
   return s.slice(0, 8) + bytes + s.slice(HLL_HDR_SIZE);
 }
 
+/**
+ * True when adding `elements[from..]` to the dense HLL string `s` would raise a register
+ * (read straight from the string, so the common no-change PFADD copies nothing).
+ */
+export function denseAddWouldChange(s: string, elements: readonly string[], from: number): boolean {
+  for (let j = from; j < elements.length; j++) {
+    const count = patLen(elements[j]);
+    const reg = patIndex;
+    const byte = HLL_HDR_SIZE + ((reg * HLL_BITS) >> 3);
+    const fb = (reg * HLL_BITS) & 7;
+    const b1 = byte + 1 < s.length ? s.charCodeAt(byte + 1) : 0;
+    if (count > (((s.charCodeAt(byte) >> fb) | (b1 << (8 - fb))) & HLL_REGISTER_MAX)) return true;
+  }
+  return false;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Estimation (Ertl's improved estimator, as in Redis 5+).
 
