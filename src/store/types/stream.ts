@@ -15,6 +15,9 @@
  *   trimming (`~`) removes the same entries as Redis and RDB can write the same listpacks;
  * - every pending entry (NACK) is in its group PEL and in exactly one consumer PEL (the one it
  *   points to); PELs are ordered by id.
+ * RDB: a node maps to one listpack (master ID = rax key, master fields, entries with their
+ * flags and deltas from the master ID); a loader rebuilds nodes with `new StreamNode` and
+ * `appendEntry` (tombstones included) and then sets the stream counters and groups.
  */
 import type { CollectionValue } from "../values.ts";
 
@@ -244,8 +247,36 @@ export class StreamNode {
     return this.flags[i] & FLAG_SAMEFIELDS ? d.length : d.length >> 1;
   }
 
-  /** Appends an entry (the caller checked ordering and capacity rules). */
-  push(id: StreamID, flags: number, data: string[], bytes: number): void {
+  /**
+   * Appends an entry with interleaved `fieldsValues` (IDs ascending; the caller checked
+   * ordering and node limits). The entry is stored without field names when they equal the
+   * master fields, as Redis flags it SAMEFIELDS; `deleted` adds it as a tombstone (RDB loading).
+   */
+  appendEntry(id: StreamID, fieldsValues: string[], deleted = false): void {
+    const numFields = fieldsValues.length >> 1;
+    let flags = 0;
+    if (numFields === this.masterFields.length) {
+      let same = true;
+      for (let i = 0; i < numFields && same; i++) same = fieldsValues[2 * i] === this.masterFields[i];
+      if (same) flags = FLAG_SAMEFIELDS;
+    }
+    let bytes = 2 + lpIntEntrySize(BigInt.asIntN(64, id.ms - this.masterId.ms)) +
+      lpIntEntrySize(BigInt.asIntN(64, id.seq - this.masterId.seq));
+    let data: string[];
+    let lpCount = numFields + 3;
+    if (flags & FLAG_SAMEFIELDS) {
+      data = new Array<string>(numFields);
+      for (let i = 0; i < numFields; i++) {
+        data[i] = fieldsValues[2 * i + 1];
+        bytes += lpEntrySize(data[i]);
+      }
+    } else {
+      data = fieldsValues;
+      bytes += lpSmallIntEntrySize(numFields);
+      for (const s of fieldsValues) bytes += lpEntrySize(s);
+      lpCount += numFields + 1;
+    }
+    bytes += lpSmallIntEntrySize(lpCount);
     if (this.count === this.flags.length) {
       const cap = this.count * 2;
       const ids = new BigUint64Array(cap * 2);
@@ -257,10 +288,11 @@ export class StreamNode {
     }
     this.ids[2 * this.count] = id.ms;
     this.ids[2 * this.count + 1] = id.seq;
-    this.flags[this.count] = flags;
+    this.flags[this.count] = deleted ? flags | FLAG_DELETED : flags;
     this.data.push(data);
     this.count++;
-    this.live++;
+    if (deleted) this.deleted++;
+    else this.live++;
     this.bodyBytes += bytes;
   }
 
@@ -548,36 +580,13 @@ export class StreamValue implements CollectionValue {
       if (node.lpBytes + totelelen >= maxBytes) node = undefined;
       else if (limits.maxEntries && node.live + node.deleted >= limits.maxEntries) node = undefined;
     }
-    let flags = 0;
     if (node === undefined) {
       const fields = new Array<string>(numFields);
       for (let i = 0; i < numFields; i++) fields[i] = fieldsValues[2 * i];
       node = new StreamNode(id, fields);
       this.nodes.push(node);
-      flags = FLAG_SAMEFIELDS;
-    } else if (numFields === node.masterFields.length) {
-      let same = true;
-      for (let i = 0; i < numFields && same; i++) same = fieldsValues[2 * i] === node.masterFields[i];
-      if (same) flags = FLAG_SAMEFIELDS;
     }
-    let bytes = 2 + lpIntEntrySize(BigInt.asIntN(64, id.ms - node.masterId.ms)) +
-      lpIntEntrySize(BigInt.asIntN(64, id.seq - node.masterId.seq));
-    let data: string[];
-    let lpCount = numFields + 3;
-    if (flags & FLAG_SAMEFIELDS) {
-      data = new Array<string>(numFields);
-      for (let i = 0; i < numFields; i++) {
-        data[i] = fieldsValues[2 * i + 1];
-        bytes += lpEntrySize(data[i]);
-      }
-    } else {
-      data = fieldsValues;
-      bytes += lpSmallIntEntrySize(numFields);
-      for (const s of fieldsValues) bytes += lpEntrySize(s);
-      lpCount += numFields + 1;
-    }
-    bytes += lpSmallIntEntrySize(lpCount);
-    node.push(id, flags, data, bytes);
+    node.appendEntry(id, fieldsValues);
     this.length++;
     this.entriesAdded++;
     this.lastId = id;
