@@ -142,7 +142,7 @@ export const FLAG_TABLE: readonly FlagSpec[] = [
   { name: "save", type: "string", default: "", mutable: true, help: "Redis save points (stored and reported)", parse: parseSavePoints },
   { name: "appendonly", type: "bool", default: false, mutable: true, help: "Redis AOF switch (reported only)" },
   { name: "notify-keyspace-events", type: "string", default: "", mutable: true, help: "keyspace notification classes", parse: parseNotifyClasses },
-  { name: "hash-max-listpack-entries", type: "uint", default: 128, mutable: true, help: "hashes up to this many fields are listpacks" },
+  { name: "hash-max-listpack-entries", type: "uint", default: 512, mutable: true, help: "hashes up to this many fields are listpacks" },
   { name: "hash-max-listpack-value", type: "uint", default: 64, mutable: true, help: "hashes with values up to this size are listpacks", parse: parseRedisMemory },
   { name: "list-max-listpack-size", type: "int", default: -2, mutable: true, help: "quicklist node size (negative: KB class)" },
   { name: "list-compress-depth", type: "uint", default: 0, mutable: true, help: "quicklist compression depth (reported only)" },
