@@ -12,6 +12,8 @@ import { Stats } from "./stats.ts";
 import type { Client, ClientOrigin } from "./client.ts";
 import { log } from "../observability/log.ts";
 import { BlockingRegistry } from "./blocking.ts";
+import { Journal } from "../journal/journal.ts";
+import { commandKeyRouter } from "../journal/key_router.ts";
 import { PubSub } from "./pubsub.ts";
 import { VERSION } from "../version.ts";
 
@@ -49,6 +51,8 @@ export class Server {
   lastSave = Math.floor(Date.now() / 1000);
   /** Value of `store.dirty` at the last successful save. */
   dirtyAtLastSave = 0;
+  /** Per-shard journals (replication between damselfly/Dragonfly nodes). */
+  readonly journal: Journal;
   /** Clients blocked on keys (BLPOP and friends). */
   readonly blocking = new BlockingRegistry();
   /**
@@ -79,6 +83,12 @@ export class Server {
       onExpired: (shard, db, key) => this.onExpired(shard, db, key),
     });
     this.pubsub = new PubSub(this);
+    this.journal = new Journal(this.store.numShards, commandKeyRouter(this.store.numShards), () => ({
+      maxEntries: config.num("shard_repl_backlog_len"),
+      maxBytes: config.num("shard_repl_backlog_max_bytes"),
+      maxAgeMs: config.num("shard_repl_backlog_time_ms"),
+    }));
+    this.writeObservers.push(this.journal);
     const bytes = new Uint8Array(20);
     crypto.getRandomValues(bytes);
     this.runId = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
