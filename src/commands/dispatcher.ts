@@ -97,8 +97,9 @@ function replyError(c: Client, text: string): void {
 
 function reject(c: Client, spec: CommandSpec | null, text: string): void {
   if (spec) c.server.stats.command(spec.name).rejected++;
-  if (c.multi !== null && spec?.name === "exec") {
-    // A rejected EXEC discards the transaction and quotes the reason, as Redis does.
+  if (spec?.name === "exec") {
+    // A rejected EXEC (even outside MULTI) discards the transaction and its watches and
+    // quotes the reason, as Redis's execCommandAbort does.
     c.multi = null;
     c.unwatchAll();
     return replyError(
