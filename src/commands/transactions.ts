@@ -51,7 +51,7 @@ function watchKey(c: Client, key: string): void {
   const id = c.db + "\0" + key;
   if (c.watchedKeys.has(id)) return;
   const slice = c.slice(key);
-  const expiredAtWatch = slice.data.has(key) && slice.isExpired(key);
+  const expiredAtWatch = slice.data.has(key) && slice.isExpired(key, slice.shard.clock());
   // For a key already expired at WATCH, the first write may be its deletion by expiry,
   // which is no logical change; whether it was shows at EXEC (the key is then absent).
   let touchedWhileExpired = false;
@@ -61,7 +61,7 @@ function watchKey(c: Client, key: string): void {
   }));
   c.watchedKeys.set(
     id,
-    expiredAtWatch ? () => touchedWhileExpired && slice.data.has(key) : () => slice.isExpired(key),
+    expiredAtWatch ? () => touchedWhileExpired && slice.data.has(key) : () => slice.isExpired(key, slice.shard.clock()),
   );
 }
 
