@@ -9,6 +9,7 @@
  */
 import type { Client } from "../server/client.ts";
 import type { CommandSpec } from "./types.ts";
+import type { CommandStat } from "../server/stats.ts";
 import { findSubcommand, lookupCommand } from "./registry.ts";
 import { pauseHold } from "./server_admin.ts";
 
@@ -115,16 +116,17 @@ function reject(c: Client, spec: CommandSpec | null, text: string): void {
  * Executes one command for `client`. Returns a promise only for commands that block.
  */
 export function dispatch(c: Client, args: string[]): void | Promise<void> {
-  const resolved = resolveCommand(args);
-  if (resolved === null) {
+  let spec = lookupCommand(args[0]);
+  if (spec === undefined) {
     if (c.multi) c.multi.aborted = true;
     replyError(c, unknownCommandError(args));
     return;
   }
-  if (resolved.error !== null) {
-    return reject(c, resolved.spec, resolved.error);
+  if (spec.subcommands !== undefined) {
+    const resolved = resolveCommand(args)!;
+    if (resolved.error !== null) return reject(c, resolved.spec, resolved.error);
+    spec = resolved.spec;
   }
-  const spec = resolved.spec;
   c.lastCommand = spec.name;
   if (!arityOk(spec, args.length)) {
     return reject(c, spec, arityError(spec.name));
@@ -175,12 +177,13 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
   if (!handler) {
     return reject(c, spec, `ERR unknown subcommand or wrong number of arguments for '${spec.name}' command`);
   }
+  const stat = server.stats.command(spec.name);
   const errorsBefore = c.w.errorCount;
   const dirtyBefore = server.store.dirty;
   propagateOverride = null;
   // Fast commands are timed per batch (a clock read costs more than the command itself).
   const timed = !traits.fast || server.config.num("slowlog_log_slower_than") < FAST_TIMING_THRESHOLD_US;
-  const start = timed ? performance.now() : 0;
+  const start = timed ? server.stats.clockForStart() : 0;
   let result: void | Promise<void>;
   try {
     result = handler(c, args);
@@ -193,18 +196,19 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
   if (result instanceof Promise) {
     // A command that blocked records its own writes when it is served: the store changed
     // meanwhile for other reasons, so the dirty counter says nothing about it.
-    const done = () => finish(c, spec, args, timed, start, errorsBefore, dirtyBefore, false);
+    const done = () => finish(c, spec, stat, args, timed, start, errorsBefore, dirtyBefore, false);
     return result.then(done, (e) => {
       c.w.error(`ERR ${(e as Error).message}`);
       done();
     });
   }
-  finish(c, spec, args, timed, start, errorsBefore, dirtyBefore, true);
+  finish(c, spec, stat, args, timed, start, errorsBefore, dirtyBefore, true);
 }
 
 function finish(
   c: Client,
   spec: CommandSpec,
+  stat: CommandStat,
   args: string[],
   timed: boolean,
   start: number,
@@ -214,13 +218,12 @@ function finish(
 ): void {
   const server = c.server;
   const stats = server.stats;
-  const stat = stats.command(spec.name);
   stat.calls++;
   stats.totalCommands++;
   if (!timed) {
     stats.addUntimed(stat);
   } else {
-    const us = (performance.now() - start) * 1000;
+    const us = (stats.clockAtEnd() - start) * 1000;
     stat.usec += us;
     stats.timedUs += us;
     const slower = server.config.num("slowlog_log_slower_than");

@@ -64,6 +64,9 @@ export class Stats {
   private untimedSince = 0;
   /** Microseconds of individually timed commands in the current period. */
   timedUs = 0;
+  /** Last clock reading (performance.now ms), valid while no untimed command ran since. */
+  private lastClock = 0;
+  private clockValid = false;
   /** Slow log, newest first. */
   slowlog: SlowlogEntry[] = [];
   /** Next slow log id. */
@@ -81,10 +84,28 @@ export class Stats {
     if (this.untimed.length > 0) this.settleUntimed();
     this.untimedSince = performance.now();
     this.timedUs = 0;
+    this.lastClock = this.untimedSince;
+    this.clockValid = true;
+  }
+
+  /**
+   * Start time of a timed command: the previous reading when nothing ran in between (one
+   * clock read per command in a pipeline of timed commands), else a fresh reading.
+   */
+  clockForStart(): number {
+    return this.clockValid ? this.lastClock : performance.now();
+  }
+
+  /** End time of a timed command; it also starts the next one. */
+  clockAtEnd(): number {
+    this.lastClock = performance.now();
+    this.clockValid = true;
+    return this.lastClock;
   }
 
   /** Records a fast command whose time is shared out at the end of the batch. */
   addUntimed(stat: CommandStat): void {
+    this.clockValid = false;
     this.untimed.push(stat);
     if (this.untimed.length >= 4096) this.beginBatch();
   }
