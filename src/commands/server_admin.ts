@@ -331,7 +331,7 @@ export function clientInfoLine(c: Client, now = Date.now(), argv: readonly strin
     Math.floor((now - c.createdAt) / 1000)
   } idle=${
     Math.floor((now - c.lastInteraction) / 1000)
-  } flags=${c.flagString()} db=${c.db} sub=${c.channels.size} psub=${c.patterns.size} ssub=0 multi=${
+  } flags=${c.flagString()} db=${c.db} sub=${c.channels.size} psub=${c.patterns.size} ssub=${c.shardChannels.size} multi=${
     c.multi ? c.multi.queue.length : -1
   } qbuf=0 qbuf-free=0 argv-mem=${argvMem} multi-mem=${multiMem} rbs=${rbs} rbp=${obl} obl=${obl} oll=0 omem=0 tot-mem=${
     rbs + argvMem + multiMem

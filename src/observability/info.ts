@@ -222,7 +222,7 @@ function clientsSection(server: Server): string[] {
   for (const c of server.clients.values()) {
     if (c.isReplica) continue;
     connected++;
-    if (c.channels.size + c.patterns.size > 0) pubsub++;
+    if (c.inPubSubMode) pubsub++;
     if (c.unwatchers.length > 0) watching++;
     const out = c.pendingOutput();
     if (out > maxOutput) maxOutput = out;
@@ -364,12 +364,7 @@ function persistenceSection(server: Server): string[] {
 function statsSection(server: Server): string[] {
   const s = server.stats;
   const sampler = infoSampler(server);
-  const channels = new Set<string>();
-  const patterns = new Set<string>();
-  for (const c of server.clients.values()) {
-    for (const ch of c.channels) channels.add(ch);
-    for (const p of c.patterns) patterns.add(p);
-  }
+  const { channels, patterns } = server.pubsub;
   return [
     `total_connections_received:${s.totalConnections}`,
     `total_commands_processed:${s.totalCommands}`,
@@ -398,7 +393,7 @@ function statsSection(server: Server): string[] {
     `keyspace_misses:${s.keyspaceMisses}`,
     `pubsub_channels:${channels.size}`,
     `pubsub_patterns:${patterns.size}`,
-    "pubsubshard_channels:0",
+    `pubsubshard_channels:${server.pubsub.shardChannels.size}`,
     "latest_fork_usec:0",
     "total_forks:0",
     "migrate_cached_sockets:0",
