@@ -140,7 +140,8 @@ export class Stats {
     this.netInputBytes = 0;
     this.netOutputBytes = 0;
     this.totalErrorReplies = 0;
-    this.commands.clear();
+    // Zeroed in place: a command running now (CONFIG RESETSTAT itself) holds its counters.
+    for (const c of this.commands.values()) c.calls = c.usec = c.rejected = c.failed = 0;
     this.errors.clear();
   }
 }
