@@ -141,7 +141,13 @@ export class Stats {
     this.netOutputBytes = 0;
     this.totalErrorReplies = 0;
     // Zeroed in place: a command running now (CONFIG RESETSTAT itself) holds its counters.
-    for (const c of this.commands.values()) c.calls = c.usec = c.rejected = c.failed = 0;
+    for (const c of this.commands.values()) {
+      c.calls =
+        c.usec =
+        c.rejected =
+        c.failed =
+          0;
+    }
     this.errors.clear();
   }
 }
