@@ -14,7 +14,7 @@ import {
   writePackedUint,
 } from "../../src/journal/journal_codec.ts";
 
-const WIRE = new URL("../../../shared/fixtures/wire/dragonfly-1.40-nocompression/", import.meta.url);
+const WIRE = new URL("../fixtures/wire/dragonfly-1.40-nocompression/", import.meta.url);
 const flow0 = Deno.readFileSync(new URL("conn2.primary-to-replica.bin", WIRE));
 const flow1 = Deno.readFileSync(new URL("conn3.primary-to-replica.bin", WIRE));
 

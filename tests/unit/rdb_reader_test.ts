@@ -1,5 +1,5 @@
 /**
- * RDB reader against the real-Redis fixtures (shared/fixtures/rdb): every loadable file decodes to
+ * RDB reader against the real-Redis fixtures (tests/fixtures/rdb): every loadable file decodes to
  * exactly its JSON, in one piece, one byte at a time and in odd chunk sizes; corrupt and truncated
  * input is rejected with an RdbError naming key and offset; empty keys are skipped with a notice.
  */

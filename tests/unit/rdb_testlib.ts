@@ -1,6 +1,6 @@
 /**
  * Shared helpers for the rdb_* tests: run the reader over bytes, and bring reader records and the
- * fixture JSON files (shared/fixtures/rdb/README.md) to one canonical, comparable shape.
+ * fixture JSON files (tests/fixtures/rdb/README.md) to one canonical, comparable shape.
  *
  * Invariant: canonical forms are order-normalised exactly as the fixture JSON is (sets by raw
  * bytes, hashes by field, zsets by score then member, groups/consumers by name), strings are latin1.
@@ -33,7 +33,7 @@ export function assertThrows<E extends Error>(
 }
 
 /** Fixture directory. */
-export const FIXTURES = new URL("../../../shared/fixtures/rdb/", import.meta.url).pathname;
+export const FIXTURES = new URL("../fixtures/rdb/", import.meta.url).pathname;
 
 /** Feeds `bytes` to a reader in chunks of `chunkSize` bytes; returns the records and the reader. */
 export function readAll(
