@@ -87,3 +87,54 @@ export function rdbTypeName(type: number): string {
   for (const [name, id] of Object.entries(RdbType)) if (id === type) return name;
   return `unknown(${type})`;
 }
+
+/**
+ * Dragonfly's extra opcodes (src/server/rdb_extensions.h). They appear where a standard opcode or
+ * a value type is expected, only in streams written by Dragonfly (replication flows, .dfs files).
+ */
+export const DfOpcode = {
+  /** Snapshot traversal of the shard finished; 8 zero bytes follow. */
+  FULLSYNC_END: 200,
+  /** RDB length + a ZSTD frame whose content is complete RDB records. */
+  COMPRESSED_ZSTD_BLOB_START: 201,
+  /** RDB length + an LZ4 frame whose content is complete RDB records. */
+  COMPRESSED_LZ4_BLOB_START: 202,
+  /** Old masters: ends the records of a compressed blob (inside its content). */
+  COMPRESSED_BLOB_END: 203,
+  /** RDB length (entry count) + one RDB string holding serialized journal entries. */
+  JOURNAL_BLOB: 210,
+  /** u64 LE: the shard's next journal LSN at the full-sync cut-over. */
+  JOURNAL_OFFSET: 211,
+  /** u32 LE key flags (sticky 1, memcached flags 2 then a u32 LE flags value) for the next key. */
+  DF_MASK: 220,
+  /** HNSW vector index node (search module). */
+  VECTOR_INDEX: 222,
+  /** Search index key-to-doc-id mapping. */
+  SHARD_DOC_INDEX: 223,
+  /** [u32 LE stream id ≠ 0][u32 LE payload length][payload]: one piece of a key split across flushes. */
+  TAGGED_CHUNK: 224,
+} as const;
+
+/** DF_MASK flag bits. */
+export const DfMaskFlag = {
+  STICKY: 1,
+  MC_FLAGS: 2,
+} as const;
+
+/** Dragonfly's own value types (30–39), which have no Redis equivalent. */
+export const DfType = {
+  JSON: 30,
+  HASH_WITH_EXPIRY: 31,
+  SET_WITH_EXPIRY: 32,
+  SBF: 33,
+  SBF2: 34,
+  CMS: 35,
+  TOPK: 36,
+  CUCKOO: 37,
+} as const;
+
+/** Name of a Dragonfly value type, for error messages. */
+export function dfTypeName(type: number): string {
+  for (const [name, id] of Object.entries(DfType)) if (id === type) return name;
+  return `unknown(${type})`;
+}

@@ -16,6 +16,10 @@
  *   and whatever follows (a replication stream, an AOF tail) is left to the caller.
  * - Any problem is an RdbError naming the absolute offset and the key; after one the reader is
  *   dead (every later call rethrows it).
+ * - Extensions (Dragonfly's opcodes) plug in through `RdbExtension`: the reader offers a byte in
+ *   record position that is not a standard opcode to the extension first; the extension reads its
+ *   record through `RdbUnitInput` under the same atomic-unit rule, and may have complete records
+ *   (a decompressed blob) parsed in place with the reader's db, key metadata and extension.
  */
 import { latin1Of } from "./bytes.ts";
 import { Opcode, QuicklistContainer, RDB_MAX_READ_VERSION, RdbType, rdbTypeName, StreamFlag } from "./constants.ts";
@@ -49,6 +53,62 @@ export interface RdbReaderOptions {
    * version, instead of a file. Used by dump_payload.ts.
    */
   valueOnlyVersion?: number;
+  /** Parser of a producer's extra opcodes and types (Dragonfly's); see RdbExtension. */
+  extension?: RdbExtension;
+  /**
+   * Parse a headerless sequence of records (no magic) written with RDB version `version`, starting
+   * in database `db`: the continuation of a stream that was split elsewhere.
+   */
+  recordsOnly?: { version: number; db: number };
+}
+
+/**
+ * The reads an RdbExtension may make while it parses one record. Every read throws a private
+ * signal when the input is short: let it propagate (never catch it), the reader rewinds to the
+ * record's opcode and calls the extension again once more bytes arrived.
+ */
+export interface RdbUnitInput {
+  /** Absolute offset of the next byte (inside a parsed-in-place blob: offset in the blob). */
+  readonly offset: number;
+  /** Offset of the opcode of the record being parsed. */
+  readonly recordOffset: number;
+  /** RDB version from the magic (or `recordsOnly`). */
+  readonly version: number;
+  /** The current database (last SELECTDB). */
+  readonly db: number;
+  /** Reads one byte. */
+  u8(): number;
+  /** Reads an unsigned 32-bit little-endian integer. */
+  u32le(): number;
+  /** Reads an unsigned 64-bit little-endian integer. */
+  u64le(): bigint;
+  /** Reads `n` raw bytes; the view is valid until the extension returns. */
+  bytes(n: number): Uint8Array;
+  /** Reads an RDB length. */
+  length(): number;
+  /** Reads an RDB string (raw, integer-encoded or LZF) as bytes; valid until the extension returns. */
+  stringBytes(): Uint8Array;
+  /** Reads an RDB string as latin1 text. */
+  string(): string;
+  /**
+   * Parses `bytes` (all of them, which must be complete records) in place of the current record,
+   * with the reader's db, pending key metadata and extension: the content of a compressed blob.
+   * Errors inside are reported at the current record's offset, naming `what`.
+   */
+  parseRecords(bytes: Uint8Array, what: string): void;
+  /** Builds an RdbError at `offset` (default: the record's opcode), optionally naming a key. */
+  error(reason: string, offset?: number, key?: string): RdbError;
+}
+
+/** Parses extra record types of a producer that extends the RDB format (Dragonfly). */
+export interface RdbExtension {
+  /**
+   * Called for each byte `op` in record position that is not a standard opcode (0xF4–0xFF), before
+   * it is taken as a value type. Returns true when it parsed the record (its body read through
+   * `input`), false to let the reader read a key of value type `op`. All reads must come before any
+   * side effect (see RdbUnitInput).
+   */
+  record(op: number, input: RdbUnitInput): boolean;
 }
 
 /** Thrown (never escapes) when a unit needs bytes that have not arrived yet. */
@@ -84,6 +144,11 @@ export class RdbReader {
   private readonly checkDuplicates: boolean;
   private readonly verifyChecksum: boolean;
   private readonly valueOnly: boolean;
+  private readonly extension: RdbExtension | undefined;
+  /** The reads offered to the extension (bound to this reader). */
+  private readonly unitInput: RdbUnitInput;
+  /** Offset in buf of the opcode of the record being parsed. */
+  private recordAt = 0;
 
   // Input window: bytes [pos, end) of buf are unconsumed; buf[0] is absolute offset `base`.
   private buf: Uint8Array = new Uint8Array(0);
@@ -140,9 +205,15 @@ export class RdbReader {
     this.checkDuplicates = opts.checkDuplicates ?? true;
     this.verifyChecksum = opts.verifyChecksum ?? true;
     this.valueOnly = opts.valueOnlyVersion !== undefined;
+    this.extension = opts.extension;
+    this.unitInput = this.makeUnitInput();
     if (opts.valueOnlyVersion !== undefined) {
       this.rdbVersion = opts.valueOnlyVersion;
       this.state = State.ValueType;
+    } else if (opts.recordsOnly !== undefined) {
+      this.rdbVersion = opts.recordsOnly.version;
+      this.db = opts.recordsOnly.db;
+      this.state = State.Record;
     } else {
       this.rdbVersion = 0;
       this.state = State.Magic;
@@ -167,6 +238,12 @@ export class RdbReader {
   /** Absolute number of input bytes consumed by complete units. */
   get offset(): number {
     return this.base + this.pos;
+  }
+
+  /** True between records: no value is being built and no input is pending. */
+  get atRecordBoundary(): boolean {
+    return this.state === State.Record && this.pos === this.end && this.key === undefined &&
+      this.expireAtMs === undefined && this.lruIdleSec === undefined && this.lfuFreq === undefined;
   }
 
   /**
@@ -545,6 +622,7 @@ export class RdbReader {
 
   private record(): void {
     const at = this.pos;
+    this.recordAt = at;
     const op = this.u8();
     switch (op) {
       case Opcode.AUX: {
@@ -597,6 +675,7 @@ export class RdbReader {
       case Opcode.EOF:
         return this.eof(at);
       default: {
+        if (this.extension !== undefined && this.extension.record(op, this.unitInput)) return;
         this.keyOffset = this.base + at;
         this.key = undefined;
         const key = this.string();
@@ -627,6 +706,72 @@ export class RdbReader {
     }
     this.state = State.Done;
     this.emitRecord({ kind: "end", checksum: stored, checksumVerified: verified });
+  }
+
+  // ---------------------------------------------------------------- extensions
+
+  private makeUnitInput(): RdbUnitInput {
+    const reads = {
+      u8: () => this.u8(),
+      u32le: () => Number(readIntLE(this.buf, this.take(4), 4)) >>> 0,
+      u64le: () => readU64LE(this.buf, this.take(8)),
+      bytes: (n: number) => {
+        const p = this.take(n);
+        return this.buf.subarray(p, p + n);
+      },
+      length: () => this.len(),
+      stringBytes: () => {
+        this.blob();
+        return this.str.subarray(this.strStart, this.strEnd);
+      },
+      string: () => this.string(),
+      parseRecords: (bytes: Uint8Array, what: string) => this.parseInPlace(bytes, what),
+      error: (reason: string, offset?: number, key?: string) =>
+        new RdbError(reason, offset ?? this.base + this.recordAt, key),
+    };
+    return Object.defineProperties(reads, {
+      offset: { get: () => this.base + this.pos },
+      recordOffset: { get: () => this.base + this.recordAt },
+      version: { get: () => this.rdbVersion },
+      db: { get: () => this.db },
+    }) as RdbUnitInput;
+  }
+
+  /**
+   * Parses `bytes` as complete records in place of the current record (which must be at a record
+   * boundary): the window moves to `bytes` and back, so db, key metadata and extension are shared.
+   */
+  private parseInPlace(bytes: Uint8Array, what: string): void {
+    const outerAt = this.base + this.recordAt;
+    const saved = { buf: this.buf, pos: this.pos, end: this.end, base: this.base, crcPos: this.crcPos };
+    const savedRecordAt = this.recordAt;
+    this.buf = bytes;
+    this.pos = 0;
+    this.end = bytes.length;
+    this.base = 0;
+    this.crcPos = 0;
+    try {
+      while (this.pos < this.end) {
+        this.step();
+        if (this.state === State.Done) throw this.corrupt(`EOF inside ${what}`);
+      }
+      if (this.state !== State.Record || this.key !== undefined) {
+        throw this.corrupt(`${what} ends inside a value`);
+      }
+    } catch (e) {
+      if (this.callbackFailed) throw e;
+      const inner = e === NEED_MORE
+        ? new RdbError(`${what} ends inside a record`, this.end, this.key)
+        : this.toRdbError(e);
+      throw new RdbError(`in ${what}: ${inner.reason} (at byte ${inner.offset} of its content)`, outerAt, inner.key);
+    } finally {
+      this.buf = saved.buf;
+      this.pos = saved.pos;
+      this.end = saved.end;
+      this.base = saved.base;
+      this.crcPos = saved.crcPos;
+      this.recordAt = savedRecordAt;
+    }
   }
 
   private moduleAux(at: number): void {

@@ -6,13 +6,18 @@
  * Invariants: output goes to the sink in chunks of about `chunkSize` bytes, each a fresh array the
  * writer never touches again (the sink may queue it); memory stays bounded by one chunk plus the
  * largest single container blob; the CRC covers every byte from the magic through the EOF opcode.
- * Calls must follow the file grammar: writeHeader first, end() last.
+ * Calls must follow the file grammar: writeHeader (or writeMagic and writeAux) first, end() last.
+ *
+ * Extension hooks (for Dragonfly's format): `encodingVersion` and `chooseType` pick the value
+ * encodings independently of the header version; writeRaw, writeLen and writeBlob append an
+ * extension's records; writeEntry takes per-key opcode bytes; `checksum: false` writes the zero
+ * checksum of producers that do not compute one.
  */
 import { ByteWriter } from "./bytes.ts";
 import { Opcode, type RdbWriteVersion } from "./constants.ts";
 import { Crc64 } from "./crc64.ts";
 import { RdbEncoder } from "./encoder.ts";
-import type { RdbEntry } from "./records.ts";
+import type { RdbEntry, RdbValue } from "./records.ts";
 
 /** Options of an RdbWriter. */
 export interface RdbWriterOptions {
@@ -22,6 +27,15 @@ export interface RdbWriterOptions {
   compress?: boolean;
   /** Approximate size of the chunks handed to the sink (default 64 KB). */
   chunkSize?: number;
+  /** Value encodings as the stock Redis of this version writes them (default: `version`). */
+  encodingVersion?: RdbWriteVersion;
+  /**
+   * Overrides the value type chosen for a value (`chosen`); the result must be a type the encoder
+   * writes for that kind of value (e.g. plain SET instead of an intset).
+   */
+  chooseType?: (value: RdbValue, chosen: number) => number;
+  /** Compute the CRC64 (default true); false writes 8 zero bytes, as Dragonfly does. */
+  checksum?: boolean;
 }
 
 /** The standard AUX fields a Redis server writes after the magic. */
@@ -51,6 +65,7 @@ export class RdbWriter {
   private readonly chunkSize: number;
   private written = 0;
   private ended = false;
+  private readonly checksum: boolean;
 
   /** Creates a writer; `sink` receives each output chunk (ownership passes to it). */
   constructor(private readonly sink: (chunk: Uint8Array) => void, readonly opts: RdbWriterOptions) {
@@ -58,7 +73,13 @@ export class RdbWriter {
       throw new Error(`RDB writer supports versions 9, 10 and 11, not ${opts.version}`);
     }
     this.chunkSize = opts.chunkSize ?? 64 * 1024;
-    this.encoder = new RdbEncoder(this.out, opts.version, opts.compress ?? true, () => this.maybeFlush());
+    this.checksum = opts.checksum ?? true;
+    this.encoder = new RdbEncoder(
+      this.out,
+      opts.encodingVersion ?? opts.version,
+      opts.compress ?? true,
+      () => this.maybeFlush(),
+    );
   }
 
   /** Bytes handed to the sink or pending. */
@@ -66,9 +87,14 @@ export class RdbWriter {
     return this.written + this.out.length;
   }
 
+  /** Writes only the magic (`REDIS00vv`); AUX fields follow with writeAux. */
+  writeMagic(): void {
+    this.out.latin1(`REDIS${String(this.opts.version).padStart(4, "0")}`);
+  }
+
   /** Writes the magic (`REDIS00vv`) and the standard AUX fields in Redis's order. */
   writeHeader(aux: RdbAuxInfo): void {
-    this.out.latin1(`REDIS${String(this.opts.version).padStart(4, "0")}`);
+    this.writeMagic();
     this.writeAux("redis-ver", aux.redisVer);
     this.writeAux("redis-bits", String(aux.redisBits ?? 64));
     this.writeAux("ctime", String(aux.ctimeSec ?? Math.floor(Date.now() / 1000)));
@@ -97,20 +123,42 @@ export class RdbWriter {
     this.maybeFlush();
   }
 
-  /** Starts a database: SELECTDB, then RESIZEDB with the key and expire counts (hints). */
-  selectDb(db: number, dbSize: number, expiresSize: number): void {
+  /**
+   * Starts a database: SELECTDB, then RESIZEDB with the key and expire counts (hints) when they
+   * are given.
+   */
+  selectDb(db: number, dbSize?: number, expiresSize?: number): void {
     this.out.u8(Opcode.SELECTDB);
     this.encoder.writeLen(db);
+    if (dbSize === undefined) return;
     this.out.u8(Opcode.RESIZEDB);
     this.encoder.writeLen(dbSize);
-    this.encoder.writeLen(expiresSize);
+    this.encoder.writeLen(expiresSize ?? 0);
+  }
+
+  /** Appends bytes verbatim (an extension's opcode and fixed-size fields). */
+  writeRaw(bytes: Uint8Array): void {
+    this.out.bytes(bytes);
+    this.maybeFlush();
+  }
+
+  /** Appends an RDB length. */
+  writeLen(len: number | bigint): void {
+    this.encoder.writeLen(len);
+  }
+
+  /** Appends bytes as an RDB string (LZF when the writer compresses and it pays off). */
+  writeBlob(bytes: Uint8Array): void {
+    this.encoder.writeBlob(bytes);
+    this.maybeFlush();
   }
 
   /**
    * Writes a key of the current db. Empty collections are not valid RDB keys and are skipped
-   * (returns false), as Redis never holds them.
+   * (returns false), as Redis never holds them. `keyOpcodes` (an extension's per-key records, e.g.
+   * Dragonfly's DF_MASK) go after the expiry, IDLE and FREQ opcodes, just before the type byte.
    */
-  writeEntry(e: RdbWritableEntry): boolean {
+  writeEntry(e: RdbWritableEntry, keyOpcodes?: Uint8Array): boolean {
     const v = e.value;
     const size = v.type === "list"
       ? v.items.length
@@ -135,7 +183,9 @@ export class RdbWriter {
       o.u8(Opcode.FREQ);
       o.u8(e.lfuFreq);
     }
-    const type = this.encoder.typeOf(v);
+    if (keyOpcodes !== undefined) o.bytes(keyOpcodes);
+    const chosen = this.encoder.typeOf(v);
+    const type = this.opts.chooseType === undefined ? chosen : this.opts.chooseType(v, chosen);
     o.u8(type);
     this.encoder.writeString(e.key);
     this.encoder.writeValue(type, v);
@@ -143,23 +193,30 @@ export class RdbWriter {
     return true;
   }
 
-  /** Writes EOF and the CRC64 and flushes everything to the sink. */
+  /** Writes EOF and the CRC64 (or 8 zero bytes) and flushes everything to the sink. */
   end(): void {
     if (this.ended) throw new Error("RDB writer already ended");
     this.ended = true;
     this.out.u8(Opcode.EOF);
-    this.crc.update(this.out.buf, 0, this.out.length);
     this.out.reserve(8);
-    this.crc.writeLE(this.out.buf, this.out.length);
+    if (this.checksum) {
+      this.crc.update(this.out.buf, 0, this.out.length);
+      this.crc.writeLE(this.out.buf, this.out.length);
+    } else {
+      this.out.buf.fill(0, this.out.length, this.out.length + 8);
+    }
     this.out.length += 8;
     this.emit();
   }
 
+  /** Hands the bytes written so far to the sink now (a replication stream must not wait). */
+  flush(): void {
+    if (this.checksum) this.crc.update(this.out.buf, 0, this.out.length);
+    this.emit();
+  }
+
   private maybeFlush(): void {
-    if (this.out.length >= this.chunkSize) {
-      this.crc.update(this.out.buf, 0, this.out.length);
-      this.emit();
-    }
+    if (this.out.length >= this.chunkSize) this.flush();
   }
 
   private emit(): void {
