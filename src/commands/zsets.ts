@@ -457,6 +457,11 @@ function zaddGeneric(c: Client, args: string[], incrOnly: boolean): void {
   }
 }
 
+/** Runs a ZADD argument vector (GEOADD rewrites itself into one). */
+export function zadd(c: Client, args: string[]): void {
+  zaddGeneric(c, args, false);
+}
+
 function zremCommand(c: Client, args: string[]): void {
   const key = args[1];
   const z = writeZset(c, key);
