@@ -7,6 +7,7 @@ import type { Config } from "./config/config.ts";
 import { Server } from "./server/server.ts";
 import { listenTcp, type RunningListener } from "./net/listener.ts";
 import { configureLogging, log } from "./observability/log.ts";
+import { startReplicaOfFlag } from "./replication/replica.ts";
 
 /** A started damselfly instance. */
 export interface App {
@@ -49,6 +50,7 @@ export function startApp(config: Config): App {
     log.info(`admin port listening on ${config.str("admin_bind") || "0.0.0.0"}:${adminPort}`);
   }
   server.start();
+  startReplicaOfFlag(server);
   const stop = () => {
     for (const l of listeners) l.close();
     server.stop();

@@ -141,6 +141,9 @@ export function dispatch(c: Client, args: string[]): void | Promise<void> {
       `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
     );
   }
+  if (c.server.loading && !c.isMasterLink && !spec.flags.includes("loading")) {
+    return reject(c, spec, "LOADING Dragonfly is loading the dataset in memory");
+  }
   if (c.server.pause !== null) {
     // CLIENT PAUSE: hold the command (and the client's later ones) until the pause ends.
     const held = pauseHold(c, spec, (a) => resolveCommand(a)?.spec);

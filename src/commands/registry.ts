@@ -22,6 +22,7 @@ import { geoCommands } from "./geo.ts";
 import { sortCommands } from "./sort.ts";
 import { transactionCommands } from "./transactions.ts";
 import { pubsubCommands } from "./pubsub.ts";
+import { replicationCommands } from "./replication.ts";
 
 /** Every command family's table, in registration order. */
 const FAMILIES: readonly (readonly CommandSpec[])[] = [
@@ -42,6 +43,7 @@ const FAMILIES: readonly (readonly CommandSpec[])[] = [
   sortCommands,
   transactionCommands,
   pubsubCommands,
+  replicationCommands,
 ];
 
 /** Lower-case command name → spec. */

@@ -130,6 +130,7 @@ export const FLAG_TABLE: readonly FlagSpec[] = [
   { name: "replica_partial_sync", type: "bool", default: true, mutable: true, help: "try partial sync on reconnect" },
   { name: "break_replication_on_master_restart", type: "bool", default: false, mutable: true, help: "stop replicating when the primary restarted" },
   { name: "replica_priority", type: "int", default: 100, mutable: true, help: "priority reported to Sentinel" },
+  { name: "replicaof_no_one_start_journal", type: "bool", default: true, mutable: true, help: "on REPLICAOF NO ONE, continue the journal at the replica's LSNs (siblings can then partial-sync)" },
   { name: "info_replication_valkey_compatible", type: "bool", default: false, mutable: true, help: "use slave/online names in ROLE and INFO" },
   // Replication (primary side)
   { name: "replication_timeout", type: "uint", default: 30000, mutable: true, help: "ms a replica may stall before it is dropped" },

@@ -50,6 +50,8 @@ export class Connection {
   private readonly parser: RespParser;
   private flushing: Promise<void> | null = null;
   private closed = false;
+  /** Producers waiting for pending output to fall below their threshold (see Client.whenDrained). */
+  private drainWaiters: { threshold: number; resolve: () => void }[] = [];
 
   constructor(
     private readonly server: Server,
@@ -68,6 +70,30 @@ export class Connection {
     this.client.kill = () => this.close();
     this.client.flush = () => this.scheduleFlush();
     this.client.pendingOutput = () => this.writer.length;
+    this.client.whenDrained = (threshold) => this.whenDrained(threshold);
+  }
+
+  /**
+   * Resolves once the bytes not yet handed to the socket are below `threshold` and no more
+   * than one write is in flight, or when the connection closes. Streaming producers
+   * (replication flows) await it for back-pressure.
+   */
+  private whenDrained(threshold: number): Promise<void> {
+    if (this.closed || (this.writer.length < threshold && this.flushing === null)) return Promise.resolve();
+    this.scheduleFlush();
+    return new Promise((resolve) => this.drainWaiters.push({ threshold, resolve }));
+  }
+
+  /** Wakes the drain waiters whose threshold the pending output is now below. */
+  private wakeDrained(): void {
+    if (this.drainWaiters.length === 0) return;
+    const pending = this.writer.length;
+    const still: { threshold: number; resolve: () => void }[] = [];
+    for (const w of this.drainWaiters) {
+      if (this.closed || pending < w.threshold) w.resolve();
+      else still.push(w);
+    }
+    this.drainWaiters = still;
   }
 
   /** Serves the connection until the peer leaves or the connection is killed. */
@@ -210,6 +236,7 @@ export class Connection {
     } finally {
       this.flushing = null;
     }
+    this.wakeDrained();
     if (this.writer.length > 0 && !this.closed) await this.flushNow();
   }
 
@@ -224,6 +251,7 @@ export class Connection {
     this.server.clients.delete(c.id);
     this.server.monitors.delete(c);
     for (const cb of this.server.onClientClose) cb(c);
+    this.wakeDrained();
     try {
       this.conn.close();
     } catch {

@@ -88,6 +88,11 @@ export class Client {
   flush: () => void = () => {};
   /** Bytes waiting in the reply buffer; installed by the connection layer. */
   pendingOutput: () => number = () => 0;
+  /**
+   * Resolves once pending output is below `threshold` bytes (at most one write in flight) or
+   * the connection closed; installed by the connection layer. Streaming producers await it.
+   */
+  whenDrained: (threshold: number) => Promise<void> = () => Promise.resolve();
   /** Total bytes read from this client. */
   bytesIn = 0;
   /** Total bytes written to this client. */

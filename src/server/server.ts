@@ -47,6 +47,11 @@ export class Server {
   replicaOf: { host: string; port: number } | null = null;
   /** Pause state from CLIENT PAUSE: until (ms) and whether only writes pause. */
   pause: { until: number; writesOnly: boolean } | null = null;
+  /**
+   * True while a replica loads a full sync or a primary is being taken over: commands without
+   * the `loading` flag answer -LOADING (replication links excepted).
+   */
+  loading = false;
   /** Unix time (s) of the last successful save. */
   lastSave = Math.floor(Date.now() / 1000);
   /** Value of `store.dirty` at the last successful save. */

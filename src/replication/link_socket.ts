@@ -1,0 +1,256 @@
+/**
+ * LinkSocket: the replica's end of one replication connection (control link or flow).
+ *
+ * Owns: the TCP (or TLS) connection, a read buffer, and the helpers the handshake needs:
+ * inline commands out, RESP replies in. After the handshake the rest of the stream is read raw
+ * with `readChunk()`, starting with whatever the handshake read ahead. Invariants: writes never
+ * interleave (each command goes out whole); every read updates `lastIo`; a closed socket makes
+ * every pending and later read fail with LinkClosedError; nothing here throws anything else
+ * for bad bytes than LinkProtocolError.
+ */
+import { Buffer } from "node:buffer";
+
+/** The peer closed the link, or it was closed locally. */
+export class LinkClosedError extends Error {
+  /** Builds the error. */
+  constructor(message = "connection closed by primary") {
+    super(message);
+    this.name = "LinkClosedError";
+  }
+}
+
+/** The peer sent something that is not the expected RESP shape. */
+export class LinkProtocolError extends Error {
+  /** Builds the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "LinkProtocolError";
+  }
+}
+
+/** A decoded RESP reply (errors are values, not exceptions). */
+export type LinkReply = string | number | null | { error: string } | LinkReply[];
+
+/** How to reach the primary. */
+export interface LinkTarget {
+  /** Host name or address. */
+  host: string;
+  /** Port. */
+  port: number;
+  /** TLS settings when `tls_replication` is on. */
+  tls?: { caCerts?: string[]; cert?: string; key?: string };
+}
+
+const READ_SIZE = 256 * 1024;
+const MAX_LINE = 64 * 1024;
+
+/** One replication connection, replica side. */
+export class LinkSocket {
+  /** Time (ms) of the last byte read or written. */
+  lastIo = Date.now();
+  /** Local address `ip:port`. */
+  readonly laddr: string;
+  /** Peer address `ip:port`. */
+  readonly raddr: string;
+  private buf: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+  private closed = false;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly readBuf = new Uint8Array(READ_SIZE);
+
+  private constructor(private readonly conn: Deno.Conn) {
+    const fmt = (a: Deno.Addr) => a.transport === "tcp" ? `${a.hostname}:${a.port}` : "unix";
+    this.laddr = fmt(conn.localAddr);
+    this.raddr = fmt(conn.remoteAddr);
+  }
+
+  /** Connects within `timeoutMs`; rejects with the OS error text (e.g. "Connection refused"). */
+  static async connect(target: LinkTarget, timeoutMs: number): Promise<LinkSocket> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const attempt = target.tls
+      ? Deno.connectTls({ hostname: target.host, port: target.port, ...target.tls })
+      : Deno.connect({ hostname: target.host, port: target.port });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("Connection timed out")), timeoutMs);
+    });
+    let conn: Deno.Conn;
+    try {
+      conn = await Promise.race([attempt, timeout]);
+    } catch (e) {
+      attempt.then((c) => c.close(), () => {});
+      throw new Error(connectErrorText(e as Error));
+    } finally {
+      clearTimeout(timer);
+    }
+    try {
+      (conn as Deno.TcpConn).setNoDelay?.(true);
+      (conn as Deno.TcpConn).setKeepAlive?.(true);
+    } catch {
+      // not fatal
+    }
+    return new LinkSocket(conn);
+  }
+
+  /** True once closed (by either side). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Sends one inline command (`text` + CRLF). Writes are queued, never interleaved. */
+  send(text: string): Promise<void> {
+    const bytes = Buffer.from(text + "\r\n", "latin1");
+    const w = this.writing.then(async () => {
+      if (this.closed) throw new LinkClosedError();
+      let off = 0;
+      try {
+        while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
+      } catch (e) {
+        this.close();
+        throw new LinkClosedError(`write failed: ${(e as Error).message}`);
+      }
+      this.lastIo = Date.now();
+    });
+    this.writing = w.catch(() => {});
+    return w;
+  }
+
+  /** Sends a command and reads its reply. */
+  async call(text: string): Promise<LinkReply> {
+    await this.send(text);
+    return await this.readReply();
+  }
+
+  private async fill(): Promise<void> {
+    if (this.closed) throw new LinkClosedError();
+    let n: number | null;
+    try {
+      n = await this.conn.read(this.readBuf);
+    } catch (e) {
+      this.close();
+      throw new LinkClosedError(`read failed: ${(e as Error).message}`);
+    }
+    if (n === null) {
+      this.close();
+      throw new LinkClosedError();
+    }
+    this.lastIo = Date.now();
+    const rest = this.buf.length - this.pos;
+    const next = new Uint8Array(rest + n);
+    next.set(this.buf.subarray(this.pos), 0);
+    next.set(this.readBuf.subarray(0, n), rest);
+    this.buf = next;
+    this.pos = 0;
+  }
+
+  private async readLine(): Promise<string> {
+    for (;;) {
+      const end = this.buf.indexOf(10, this.pos);
+      if (end !== -1) {
+        const lineEnd = end > this.pos && this.buf[end - 1] === 13 ? end - 1 : end;
+        const line = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.pos, lineEnd - this.pos).toString(
+          "latin1",
+        );
+        this.pos = end + 1;
+        return line;
+      }
+      if (this.buf.length - this.pos > MAX_LINE) throw new LinkProtocolError("reply line too long");
+      await this.fill();
+    }
+  }
+
+  private async readExact(n: number): Promise<Uint8Array> {
+    while (this.buf.length - this.pos < n) await this.fill();
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Reads one RESP2/RESP3 reply; leading empty keep-alive lines are skipped. */
+  async readReply(): Promise<LinkReply> {
+    let line = await this.readLine();
+    while (line === "") line = await this.readLine();
+    const body = line.slice(1);
+    switch (line[0]) {
+      case "+":
+        return body;
+      case "-":
+        return { error: body };
+      case ":": {
+        const n = Number(body);
+        if (!Number.isSafeInteger(n)) throw new LinkProtocolError(`bad integer reply ${JSON.stringify(line)}`);
+        return n;
+      }
+      case "_":
+        return null;
+      case "$": {
+        const len = Number(body);
+        if (len < 0) return null;
+        if (!Number.isSafeInteger(len) || len > 512 * 1024 * 1024) {
+          throw new LinkProtocolError(`bad bulk length ${JSON.stringify(line)}`);
+        }
+        const bytes = await this.readExact(len + 2);
+        return Buffer.from(bytes.buffer, bytes.byteOffset, len).toString("latin1");
+      }
+      case "*": {
+        const n = Number(body);
+        if (n < 0) return null;
+        if (!Number.isSafeInteger(n) || n > 1024 * 1024) throw new LinkProtocolError(`bad array length ${line}`);
+        const out: LinkReply[] = [];
+        for (let i = 0; i < n; i++) out.push(await this.readReply());
+        return out;
+      }
+      default:
+        throw new LinkProtocolError(`unexpected reply ${JSON.stringify(line.slice(0, 64))}`);
+    }
+  }
+
+  /** Returns the bytes already buffered, or the next bytes read from the socket. */
+  async readChunk(): Promise<Uint8Array> {
+    if (this.pos < this.buf.length) {
+      const out = this.buf.subarray(this.pos);
+      this.buf = new Uint8Array(0);
+      this.pos = 0;
+      return out;
+    }
+    if (this.closed) throw new LinkClosedError();
+    let n: number | null;
+    try {
+      n = await this.conn.read(this.readBuf);
+    } catch (e) {
+      this.close();
+      throw new LinkClosedError(`read failed: ${(e as Error).message}`);
+    }
+    if (n === null) {
+      this.close();
+      throw new LinkClosedError();
+    }
+    this.lastIo = Date.now();
+    return this.readBuf.slice(0, n);
+  }
+
+  /** Closes the connection (idempotent). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Text of a connect error the way Dragonfly words it (strerror: "Connection refused", ...). */
+function connectErrorText(e: Error): string {
+  if (e instanceof Deno.errors.ConnectionRefused) return "Connection refused";
+  if (e instanceof Deno.errors.TimedOut) return "Connection timed out";
+  if (e instanceof Deno.errors.NotFound) return `could not resolve host: ${e.message}`;
+  return e.message.replace(/\s*\(os error \d+\)$/, "");
+}
+
+/** Formats a reply for log lines and error texts. */
+export function describeReply(r: LinkReply): string {
+  if (r === null) return "(nil)";
+  if (typeof r === "object" && !Array.isArray(r)) return r.error;
+  return JSON.stringify(r);
+}
