@@ -14,6 +14,7 @@ import { ERR } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { parseLong, parseRedisDouble, readZset, storeZsetResult, zadd } from "./zsets.ts";
 import type { ZSetValue } from "../store/types/zset.ts";
+import { pqsort } from "./sort.ts";
 
 // ---------------------------------------------------------------------------------------
 // geohash.c
@@ -598,91 +599,6 @@ function membersOfAllNeighbors(z: ZSetValue, s: GeoShape, out: GeoPoint[], limit
 
 function byDistance(a: GeoPoint, b: GeoPoint): number {
   return a.dist > b.dist ? 1 : a.dist === b.dist ? 0 : -1;
-}
-
-/**
- * Redis 7.0's pqsort (NetBSD qsort made partial, without the later "no swaps: switch to
- * insertion sort" shortcut): sorts so that positions [lrange, rrange] hold what a full sort
- * would put there. Ported step for step, so ties land where Redis puts them.
- */
-function pqsort<T>(a: T[], cmp: (x: T, y: T) => number, lrange: number, rrange: number): void {
-  const swap = (i: number, j: number) => {
-    const t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  };
-  const vecswap = (i: number, j: number, n: number) => {
-    for (let k = 0; k < n; k++) swap(i + k, j + k);
-  };
-  const med3 = (i: number, j: number, k: number) =>
-    cmp(a[i], a[j]) < 0
-      ? (cmp(a[j], a[k]) < 0 ? j : (cmp(a[i], a[k]) < 0 ? k : i))
-      : (cmp(a[j], a[k]) > 0 ? j : (cmp(a[i], a[k]) < 0 ? i : k));
-  const insertion = (base: number, n: number) => {
-    for (let pm = base + 1; pm < base + n; pm++) {
-      for (let pl = pm; pl > base && cmp(a[pl - 1], a[pl]) > 0; pl--) swap(pl, pl - 1);
-    }
-  };
-  const sortPart = (base: number, n: number): void => {
-    for (;;) {
-      if (n < 7) return insertion(base, n);
-      let pm = base + (n >> 1);
-      if (n > 7) {
-        let pl = base;
-        let pn = base + n - 1;
-        if (n > 40) {
-          const d = n >> 3;
-          pl = med3(pl, pl + d, pl + 2 * d);
-          pm = med3(pm - d, pm, pm + d);
-          pn = med3(pn - 2 * d, pn - d, pn);
-        }
-        pm = med3(pl, pm, pn);
-      }
-      swap(base, pm);
-      let pa = base + 1, pb = base + 1;
-      let pc = base + n - 1, pd = base + n - 1;
-      for (;;) {
-        let r: number;
-        while (pb <= pc && (r = cmp(a[pb], a[base])) <= 0) {
-          if (r === 0) {
-            swap(pa, pb);
-            pa++;
-          }
-          pb++;
-        }
-        while (pb <= pc && (r = cmp(a[pc], a[base])) >= 0) {
-          if (r === 0) {
-            swap(pc, pd);
-            pd--;
-          }
-          pc--;
-        }
-        if (pb > pc) break;
-        swap(pb, pc);
-        pb++;
-        pc--;
-      }
-      const pn = base + n;
-      let r = Math.min(pa - base, pb - pa);
-      vecswap(base, pb - r, r);
-      r = Math.min(pd - pc, pn - pd - 1);
-      vecswap(pb, pn - r, r);
-      r = pb - pa;
-      if (r > 1) {
-        const l = base, rr = base + r - 1;
-        if (!((lrange < l && rrange < l) || (lrange > rr && rrange > rr))) sortPart(base, r);
-      }
-      r = pd - pc;
-      if (r > 1) {
-        base = pn - r;
-        n = r;
-        const l = base, rr = base + r - 1;
-        if (!((lrange < l && rrange < l) || (lrange > rr && rrange > rr))) continue;
-      }
-      return;
-    }
-  };
-  sortPart(0, a.length);
 }
 
 function georadiusGeneric(c: Client, args: string[], srcIdx: number, flags: number): void {

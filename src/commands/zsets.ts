@@ -15,6 +15,7 @@ import type { Client } from "../server/client.ts";
 import { ERR, lookupRead, parseI64 } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { ZSetValue } from "../store/types/zset.ts";
+import { SetValue } from "../store/types/set.ts";
 import type { Value } from "../store/values.ts";
 import { globMatch } from "../util/glob.ts";
 import { formatDouble } from "../resp/writer.ts";
@@ -106,8 +107,12 @@ export function strtod(s: string): StrtodResult {
   }
   const magnitude = Number(s.slice(start, i));
   const value = neg ? -magnitude : magnitude;
-  const erange = magnitude === Infinity || (magnitude === 0 && nonZero);
-  return { value, end: i, erange };
+  return { value, end: i, erange: outOfRange(magnitude, nonZero) };
+}
+
+/** glibc's ERANGE rule: overflow to infinity, or a nonzero input that underflows (subnormal or 0). */
+function outOfRange(magnitude: number, nonZero: boolean): boolean {
+  return magnitude === Infinity || (nonZero && magnitude < 2.2250738585072014e-308);
 }
 
 /** Parses the hex part of a `0x` float from `i`; null when no hex digit follows (then "0" parses). */
@@ -146,7 +151,7 @@ function parseHexFloat(s: string, i: number, neg: boolean): StrtodResult | null 
   }
   const magnitude = Number(mant) * 2 ** scale;
   const value = neg ? -magnitude : magnitude;
-  return { value, end: i, erange: magnitude === Infinity || (magnitude === 0 && mant !== 0n) };
+  return { value, end: i, erange: outOfRange(magnitude, mant !== 0n) };
 }
 
 /**
@@ -924,37 +929,15 @@ function opSource(v: Value | undefined): OpSource | null {
   if (v instanceof ZSetValue) {
     return { score: (m) => v.score(m), forEach: (fn) => v.forEach(fn), size: v.size(), weight: 1 };
   }
-  if (typeof v !== "string" && v.kind === "set") {
-    const members = setMembers(v);
-    if (members === null) return null;
+  if (v instanceof SetValue) {
     return {
-      score: (m) => (members.has(m) ? 1 : undefined),
+      score: (m) => (v.has(m) ? 1 : undefined),
       forEach: (fn) => {
-        for (const m of members) fn(m, 1);
+        for (let i = 0, n = v.size(); i < n; i++) fn(v.at(i), 1);
       },
       size: v.size(),
       weight: 1,
     };
-  }
-  return null;
-}
-
-/** Members of a plain set value, read through its public iteration methods. */
-export function setMembers(v: Value): Set<string> | null {
-  if (typeof v === "string" || v.kind !== "set") return null;
-  const anyV = v as unknown as Record<string, unknown>;
-  for (const name of ["members", "values", "keys"]) {
-    const f = anyV[name];
-    if (typeof f === "function") {
-      const out = (f as () => Iterable<string>).call(v);
-      if (out instanceof Set) return out as Set<string>;
-      if (out && typeof (out as Iterable<string>)[Symbol.iterator] === "function") {
-        return new Set(out as Iterable<string>);
-      }
-    }
-  }
-  if (typeof anyV[Symbol.iterator as unknown as string] === "function" || Symbol.iterator in (v as object)) {
-    return new Set(v as unknown as Iterable<string>);
   }
   return null;
 }
