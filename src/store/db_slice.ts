@@ -112,9 +112,19 @@ export class DbSlice {
     this.data.set(key, value);
   }
 
-  /** Removes a key; returns whether a live key was removed. */
+  /**
+   * Removes a key; returns whether a live key was removed. On a replica an expired key stays
+   * until the primary's DEL, which removes it here.
+   */
   delete(key: string): boolean {
-    if (this.get(key) === undefined) return false;
+    if (this.get(key) === undefined) {
+      if (this.data.has(key) && this.shard.isReplica()) {
+        this.beforeWrite(key);
+        this.data.delete(key);
+        this.expires.delete(key);
+      }
+      return false;
+    }
     this.beforeWrite(key);
     this.data.delete(key);
     if (this.expires.size !== 0) this.expires.delete(key);
