@@ -346,15 +346,62 @@ export function lz4FrameCompress(data: Uint8Array): Uint8Array {
   return out.slice(0, p + 4);
 }
 
-/** Decompresses a ZSTD frame (the payload of Dragonfly's opcode 201). */
+/**
+ * Walks the structure of the single ZSTD frame `frame` (header, block headers, checksum) without
+ * decoding it. Returns the declared content size (-1 when absent). The frame must end exactly at
+ * the end of the input: the native decoder tolerates truncation and trailing bytes, this does not.
+ */
+function zstdFrameShape(frame: Uint8Array): number {
+  const end = frame.length;
+  if (end < 4 || u32le(frame, 0) !== ZSTD_MAGIC) throw new CompressionError("not a ZSTD frame (bad magic)", 0);
+  if (end < 5) throw new CompressionError("ZSTD frame header is truncated", 4);
+  const fhd = frame[4];
+  if (fhd & 0x08) throw new CompressionError("reserved bit set in the ZSTD frame header", 4);
+  const singleSegment = (fhd & 0x20) !== 0;
+  const fcsCode = fhd >>> 6;
+  const fcsSize = fcsCode === 0 ? (singleSegment ? 1 : 0) : 1 << fcsCode;
+  const dictSize = [0, 1, 2, 4][fhd & 3];
+  let p = 5 + (singleSegment ? 0 : 1) + dictSize;
+  if (p + fcsSize > end) throw new CompressionError("ZSTD frame header is truncated", 4);
+  let contentSize = -1;
+  if (fcsSize > 0) {
+    contentSize = 0;
+    for (let i = fcsSize - 1; i >= 0; i--) contentSize = contentSize * 256 + frame[p + i];
+    if (fcsSize === 2) contentSize += 256;
+  }
+  p += fcsSize;
+  for (;;) {
+    if (p + 3 > end) throw new CompressionError("ZSTD frame is truncated (block header)", p);
+    const header = frame[p] | (frame[p + 1] << 8) | (frame[p + 2] << 16);
+    const type = (header >>> 1) & 3;
+    const size = header >>> 3;
+    if (type === 3) throw new CompressionError("reserved ZSTD block type", p);
+    if (size > 128 * 1024) throw new CompressionError(`ZSTD block of ${size} bytes exceeds 128 KB`, p);
+    p += 3 + (type === 1 ? 1 : size);
+    if (p > end) throw new CompressionError("ZSTD frame is truncated (block)", end);
+    if (header & 1) break;
+  }
+  if (fhd & 0x04) p += 4;
+  if (p > end) throw new CompressionError("ZSTD frame is truncated (checksum)", end);
+  if (p !== end) throw new CompressionError(`${end - p} bytes after the end of the ZSTD frame`, p);
+  return contentSize;
+}
+
+/** Decompresses one ZSTD frame (the payload of Dragonfly's opcode 201). */
 export function zstdDecompress(frame: Uint8Array, maxOutput = MAX_BLOB_CONTENT): Uint8Array {
-  if (frame.length < 4 || u32le(frame, 0) !== ZSTD_MAGIC) throw new CompressionError("not a ZSTD frame (bad magic)", 0);
+  const declared = zstdFrameShape(frame);
+  if (declared > maxOutput) throw new CompressionError(`ZSTD frame declares ${declared} bytes, over ${maxOutput}`, 5);
+  let out: Uint8Array;
   try {
-    const out = zstdDecompressSync(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength), {
+    const b = zstdDecompressSync(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength), {
       maxOutputLength: maxOutput,
     });
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    out = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   } catch (e) {
     throw new CompressionError(`bad ZSTD data: ${e instanceof Error ? e.message : String(e)}`, 0);
   }
+  if (declared >= 0 && out.length !== declared) {
+    throw new CompressionError(`ZSTD frame declares ${declared} bytes but holds ${out.length}`, 5);
+  }
+  return out;
 }

@@ -68,9 +68,12 @@ function parseInteger(buf: Uint8Array, start: number, end: number): bigint {
  */
 export function parseReply(buf: Uint8Array, off: number, end: number, depth = 0): [RespReply, number] | null {
   if (off >= end) return null;
+  const kind = buf[off];
+  if (kind !== 0x2b && kind !== 0x2d && kind !== 0x3a && kind !== 0x24 && kind !== 0x2a) {
+    throw new DfHandshakeError(`unexpected reply type byte 0x${kind.toString(16).padStart(2, "0")}`, off);
+  }
   const le = lineEnd(buf, off, end);
   if (le < 0) return null;
-  const kind = buf[off];
   const next = le + 2;
   switch (kind) {
     case 0x2b: // +
@@ -90,7 +93,7 @@ export function parseReply(buf: Uint8Array, off: number, end: number, depth = 0)
       }
       return [{ type: "bulk", value: latin1Of(buf, next, next + len) }, next + len + 2];
     }
-    case 0x2a: { // *
+    default: { // * (the type byte was checked above)
       const n = parseInteger(buf, off + 1, le);
       if (n === -1n) return [{ type: "array", value: null }, next];
       if (n < 0n || n > 1024n * 1024n) throw new DfHandshakeError(`bad array length ${n}`, off + 1);
@@ -105,8 +108,6 @@ export function parseReply(buf: Uint8Array, off: number, end: number, depth = 0)
       }
       return [{ type: "array", value: items }, p];
     }
-    default:
-      throw new DfHandshakeError(`unexpected reply type byte 0x${kind.toString(16).padStart(2, "0")}`, off);
   }
 }
 
