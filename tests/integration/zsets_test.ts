@@ -9,6 +9,10 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { redisCli, type Reply, RespClient, startServer, waitFor } from "../helpers/server.ts";
 import { startRedis } from "../helpers/redis.ts";
+import { InProcessServer } from "../helpers/in_process.ts";
+import { Client } from "../../src/server/client.ts";
+import { RespWriter } from "../../src/resp/writer.ts";
+import { dispatch } from "../../src/commands/dispatcher.ts";
 
 /** A pair of connections, one to damselfly and one to redis-server, fed the same commands. */
 class Twin {
@@ -660,5 +664,123 @@ Deno.test("sorted sets: real clients", async (t) => {
     });
   } finally {
     await srv.stop();
+  }
+});
+
+Deno.test("sorted sets: journaled forms of writes", async () => {
+  const p = new InProcessServer();
+  const recorded = () => p.writes.map((w) => w.args.join(" "));
+  p.call("ZADD", "j", "1", "a", "2", "b", "3", "c", "4", "d");
+  p.call("ZADD", "j", "XX", "5", "missing");
+  p.call("ZADD", "nokey", "XX", "5", "m");
+  p.call("ZREM", "j", "missing");
+  p.call("ZPOPMIN", "j");
+  p.call("ZMPOP", "1", "j", "MAX", "COUNT", "2");
+  p.call("BZPOPMIN", "nokey", "j", "0");
+  p.call("ZRANGESTORE", "dst", "nokey", "0", "-1");
+  p.call("GEOADD", "g", "13.361389", "38.115556", "Palermo");
+  p.call("GEOADD", "g", "NX", "13.361389", "38.115556", "Palermo");
+  assert.deepEqual(recorded(), [
+    "ZADD j 1 a 2 b 3 c 4 d",
+    "ZPOPMIN j",
+    "ZPOPMAX j 2",
+    "ZPOPMIN j",
+    "zadd g 3479099956230698 Palermo",
+  ]);
+  // A waiter served by another client's write is journaled after that write, as a pop.
+  p.clearRecords();
+  const waiter = new Client(p.server, new RespWriter(), "internal");
+  const blocked = dispatch(waiter, ["BZMPOP", "0", "2", "w1", "w2", "MIN", "COUNT", "5"]);
+  assert.ok(blocked instanceof Promise);
+  const timedOut = new Client(p.server, new RespWriter(), "internal");
+  const blocked2 = dispatch(timedOut, ["BZPOPMAX", "w3", "0.01"]);
+  p.call("ZADD", "w2", "1", "x", "2", "y");
+  await blocked;
+  await blocked2;
+  assert.deepEqual(recorded(), ["ZADD w2 1 x 2 y", "ZPOPMIN w2 5"]);
+  assert.equal(p.call("EXISTS", "w2"), ":0\r\n");
+});
+
+Deno.test("sorted sets: transactions and WATCH", async (t) => {
+  const srv = await startServer();
+  const redis = await startRedis();
+  try {
+    await t.step("BZPOPMIN inside MULTI does not block; ZADD in EXEC serves a waiter after EXEC", async () => {
+      const c = await RespClient.connect(srv.port);
+      await c.call("MULTI");
+      await c.call("BZPOPMIN", "tx:none", 0);
+      await c.call("BZMPOP", 0, 1, "tx:none", "MIN");
+      assert.deepEqual(await c.call("EXEC"), [null, null]);
+      const waiter = await RespClient.connect(srv.port);
+      await waiter.sendCommand("BZPOPMAX", "tx:k", 0);
+      await waitFor(async () => String(await c.call("INFO", "clients")).includes("blocked_clients:1"), "waiter");
+      await c.call("MULTI");
+      await c.call("ZADD", "tx:k", 1, "a", 2, "b");
+      await c.call("ZREM", "tx:k", "b");
+      assert.deepEqual(await c.call("EXEC"), [2, 1]);
+      assert.deepEqual(await waiter.read(), ["tx:k", "a", "1"]);
+      c.close();
+      waiter.close();
+    });
+    await t.step("WATCH is broken by real changes only (differential)", async () => {
+      const outcomes: Reply[][] = [];
+      for (const port of [srv.port, redis.port]) {
+        const c = await RespClient.connect(port);
+        const other = await RespClient.connect(port);
+        await c.call("ZADD", "wk", 1, "a");
+        const got: Reply[] = [];
+        for (
+          const touch of [
+            ["ZADD", "wk", "XX", 5, "missing"],
+            ["ZADD", "wk", 1, "a"],
+            ["ZREM", "wk", "missing"],
+            ["ZINCRBY", "wk", 1, "a"],
+            ["ZREMRANGEBYSCORE", "wk", 100, 200],
+            ["ZPOPMIN", "wk", 0],
+            ["ZUNIONSTORE", "wk", 1, "wk"],
+          ]
+        ) {
+          await c.call("WATCH", "wk");
+          await other.call(...touch);
+          await c.call("MULTI");
+          await c.call("PING");
+          got.push(await c.call("EXEC"));
+        }
+        outcomes.push(got);
+        c.close();
+        other.close();
+      }
+      assert.deepEqual(outcomes[0], outcomes[1]);
+    });
+    await t.step("sets are sorted-set inputs with score 1 (differential)", async () => {
+      const twin = await Twin.open(srv.port, redis.port, 2);
+      try {
+        await twin.same("SADD", "si:ints", 1, 2, 3);
+        await twin.same("SADD", "si:strs", "a", "b", "2");
+        await twin.same("ZADD", "si:z", 5, "a", 7, "2", 9, "q");
+        for (
+          const cmd of [
+            ["ZUNION", 3, "si:ints", "si:strs", "si:z", "WITHSCORES"],
+            ["ZUNION", 2, "si:ints", "si:z", "WEIGHTS", 10, 2, "AGGREGATE", "MAX", "WITHSCORES"],
+            ["ZINTER", 2, "si:strs", "si:z", "WITHSCORES"],
+            ["ZDIFF", 2, "si:z", "si:strs", "WITHSCORES"],
+            ["ZINTERCARD", 3, "si:ints", "si:strs", "si:z"],
+            ["ZUNIONSTORE", "si:out", 2, "si:ints", "si:strs"],
+            ["ZRANGE", "si:out", 0, -1, "WITHSCORES"],
+            ["ZINTERSTORE", "si:out", 2, "si:ints", "si:strs", "WEIGHTS", 2, 3],
+            ["ZRANGE", "si:out", 0, -1, "WITHSCORES"],
+            ["RPUSH", "si:list", "a"],
+            ["ZUNION", 2, "si:ints", "si:list"],
+          ]
+        ) {
+          await twin.same(...cmd);
+        }
+      } finally {
+        twin.close();
+      }
+    });
+  } finally {
+    await srv.stop();
+    await redis.stop();
   }
 });
