@@ -104,20 +104,23 @@ export class Connection {
     const buf = new Uint8Array(READ_SIZE);
     try {
       let chunk: Uint8Array | null = initial && initial.length > 0 ? initial : null;
+      /** A read started while a command was blocked and still in flight. */
+      let inFlight: Promise<number | null> | null = null;
       while (!this.closed) {
         if (chunk === null) {
           let n: number | null;
           try {
-            n = await this.conn.read(buf);
+            n = await (inFlight ?? this.conn.read(buf));
           } catch {
             break;
           }
+          inFlight = null;
           if (n === null || this.closed) break;
           chunk = buf.subarray(0, n);
         }
         const blocked = this.onData(chunk);
         chunk = null;
-        if (blocked !== null) await blocked;
+        if (blocked !== null) inFlight = (await this.awaitBlocked(blocked, buf)).read;
         // The write runs while we wait for the next request; only a peer that does not read
         // its replies (a write still in flight plus a large backlog) makes us stop reading.
         const flushed = this.flushNow();
@@ -180,6 +183,43 @@ export class Connection {
         return null;
       }
     }
+  }
+
+  /**
+   * Waits for a blocked command while still reading the socket, as Redis does: a peer that
+   * leaves while blocked closes the connection (its wait ends as "gone" instead of taking
+   * data meant for others), and what it pipelines meanwhile runs once the command is done.
+   * Returns a read still in flight when the wait ended, for the serve loop to finish.
+   */
+  private async awaitBlocked(
+    blocked: Promise<void>,
+    buf: Uint8Array,
+  ): Promise<{ read: Promise<number | null> | null }> {
+    let read: Promise<number | null> | null = null;
+    let current: Promise<void> | null = blocked;
+    while (current !== null && !this.closed) {
+      let finished = false;
+      const done = current.then(() => {
+        finished = true;
+      });
+      while (!finished) {
+        read ??= this.conn.read(buf).catch(() => null);
+        const n = await Promise.race([done.then(() => -1), read]);
+        if (n === -1) break;
+        read = null;
+        if (n === null) {
+          this.close();
+          return { read: null };
+        }
+        this.client.bytesIn += n;
+        this.server.stats.netInputBytes += n;
+        this.parser.feed(buf.subarray(0, n));
+      }
+      await done;
+      // Input that arrived after the blocked batch finished still waits in the parser.
+      current = this.parser.pending > 0 ? this.onData(new Uint8Array(0)) : null;
+    }
+    return { read };
   }
 
   /** Waits for a blocked command, then runs the rest of the batch. */
