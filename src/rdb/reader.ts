@@ -96,6 +96,8 @@ export interface RdbUnitInput {
    * Errors inside are reported at the current record's offset, naming `what`.
    */
   parseRecords(bytes: Uint8Array, what: string): void;
+  /** Switches the current database (a SELECTDB the extension found inside its record). */
+  selectDb(db: number): void;
   /** Builds an RdbError at `offset` (default: the record's opcode), optionally naming a key. */
   error(reason: string, offset?: number, key?: string): RdbError;
 }
@@ -726,6 +728,9 @@ export class RdbReader {
       },
       string: () => this.string(),
       parseRecords: (bytes: Uint8Array, what: string) => this.parseInPlace(bytes, what),
+      selectDb: (db: number) => {
+        this.db = db;
+      },
       error: (reason: string, offset?: number, key?: string) =>
         new RdbError(reason, offset ?? this.base + this.recordAt, key),
     };

@@ -118,8 +118,8 @@ interface TaggedStream {
   parser: DfRecordParser;
   /** Keys completed by this stream so far. */
   entries: number;
-  /** Payload bytes fed so far (for error offsets). */
-  fed: number;
+  /** The last SELECTDB inside the stream's payload (it switches the db of the whole RDB), or -1. */
+  selected: number;
 }
 
 /**
@@ -597,9 +597,10 @@ export class DfFlowReader {
         throw input.error(`more than ${this.maxOpenStreams} split keys (tagged streams) open at once`);
       }
       const parser = new DfRecordParser(this);
-      const s: TaggedStream = { reader: null!, parser, entries: 0, fed: 0 };
+      const s: TaggedStream = { reader: null!, parser, entries: 0, selected: -1 };
       const handle = (r: RdbRecord) => {
         if (r.kind === "entry" || r.kind === "skipped") s.entries++;
+        else if (r.kind === "selectdb") s.selected = r.db;
         this.onRdbRecord(r, parser);
       };
       s.reader = new RdbReader(handle, {
@@ -619,7 +620,12 @@ export class DfFlowReader {
       }
       throw e;
     }
-    stream.fed += payload.length;
+    // Dragonfly's loader keeps one current db: a SELECTDB serialized with a split key applies to
+    // the records after it too.
+    if (stream.selected >= 0) {
+      input.selectDb(stream.selected);
+      stream.selected = -1;
+    }
     if (stream.entries > 0 && stream.reader.atRecordBoundary) this.streams.delete(id);
   }
 

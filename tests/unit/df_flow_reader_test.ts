@@ -334,6 +334,15 @@ Deno.test("TAGGED_CHUNK: split keys reassembled across interleaved streams and j
     assert.equal(es.find((e) => e.key === "biglist")!.expireAtMs, 1900000000000);
     assert.deepEqual(es.find((e) => e.key === "bighash")!.value, hash);
   }
+  // A SELECTDB serialized inside a split key's first piece switches the db of what follows too.
+  const withSelect = records([{ db: 6, entry: { key: "in6", value: big } }]);
+  const moved = readFlow(fullFlow([
+    Uint8Array.of(254, 2),
+    tagged(5, withSelect.subarray(0, 40)),
+    tagged(5, withSelect.subarray(40)),
+    records([str("after", "a")]).subarray(2),
+  ])).events;
+  assert.deepEqual(entries(moved).map((e) => `${e.db} ${e.key}`), ["6 in6", "6 after"]);
   assertThrows(() => readFlow(fullFlow([tagged(0, bigRec)])), DfFlowError, "reserved stream id 0");
   assertThrows(
     () => readFlow(fullFlow([tagged(3, bigRec.subarray(0, cutA))])),
