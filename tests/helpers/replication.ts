@@ -292,3 +292,17 @@ export async function fillStrings(port: number, n: number, size: number, prefix 
     c.close();
   }
 }
+
+/** Writes `n` keys with one pipelined SET each (one journal item per key, unlike fillStrings). */
+export async function setMany(port: number, n: number, prefix: string): Promise<void> {
+  const c = await RespClient.connect(port);
+  try {
+    for (let i = 0; i < n; i += 100) {
+      const end = Math.min(n, i + 100);
+      for (let j = i; j < end; j++) await c.sendCommand("SET", `${prefix}:${j}`, j);
+      for (let j = i; j < end; j++) await c.read();
+    }
+  } finally {
+    c.close();
+  }
+}
