@@ -5,10 +5,11 @@
  * ZINTERCARD, ZRANDMEMBER and ZSCAN. Also the helpers geo.ts and sort.ts share (strtod
  * parsing, typed lookups, storing a computed set).
  *
- * Invariants: replies, error texts and keyspace events are Redis 7.0's; a set is mutated only
- * after `getForWrite` on its key, and only when something really changes (so unchanged sets
- * record no write and touch no WATCH); emptied sets are deleted; the listpack flag follows
- * Redis's conversion rules (and a listpack stores -0 as 0, as Redis's listpack does).
+ * Invariants: replies, error texts and keyspace events are Redis 7.0's (ZSCAN's cursor is a
+ * rank count, see zscanCommand); a set is mutated only after `getForWrite` on its key, and
+ * only when something really changes (so unchanged sets record no write and touch no WATCH);
+ * emptied sets are deleted; the listpack flag follows Redis's conversion rules (and a
+ * listpack stores -0 as 0, as Redis's listpack does).
  */
 import { command, type CommandSpec } from "./types.ts";
 import type { Client } from "../server/client.ts";
@@ -869,7 +870,7 @@ function blockingPop(
     return;
   }
   if (cannotBlock(c)) return c.w.nilArray();
-  const db = c.db;
+  const db = c.db; // a blocked client cannot SELECT another db meanwhile
   return c.server.blocking.block(c, {
     keys,
     timeoutMs: Math.min(timeoutMs, MAX_TIMER_MS),
@@ -877,10 +878,7 @@ function blockingPop(
       for (const key of keys) {
         const v = c.server.store.slice(db, key).get(key);
         if (!(v instanceof ZSetValue) || v.size() === 0) continue;
-        const saved = c.db;
-        c.db = db;
         popFrom(c, key, v, max, count ?? 1, shape);
-        c.db = saved;
         c.server.recordWrite(db, popVector(key, max, count));
         return true;
       }
@@ -1164,18 +1162,22 @@ function zscanCommand(c: Client, args: string[]): void {
       return c.w.error(ERR.syntax);
     }
   }
-  // A listpack-encoded set is returned whole in one call, as Redis does; a larger one is
-  // walked in rank order, `count` entries per call, the cursor being the next rank.
+  // A listpack-encoded set is returned whole in one call, as Redis does. A larger one is
+  // walked from the highest rank down, `count` ranks per call; the cursor is the number of
+  // ranks still to visit. Removing members already returned (the usual ZSCAN + ZREM loop) or
+  // not yet reached never makes a member present throughout the scan be missed; inserting
+  // below the cursor can, which is the price of a cursor that is a plain integer.
   const size = z.size();
-  const start = z.listpack ? 0 : Math.min(cursor, size);
-  const n = z.listpack ? size : Math.min(count, size - start);
-  const next = z.listpack || start + n >= size ? 0 : start + n;
+  const remaining = z.listpack || cursor === 0 ? size : Math.min(cursor, size);
+  const n = z.listpack ? size : Math.min(count, remaining);
+  const next = z.listpack ? 0 : remaining - n;
   const out: string[] = [];
   const text = z.listpack ? listpackScoreText : formatDouble;
-  z.walk(start, n, false, (m, s) => {
-    if (pattern !== null && !globMatch(pattern, m)) return;
-    out.push(m, text(s));
-  });
+  const visit = (m: string, s: number) => {
+    if (pattern === null || globMatch(pattern, m)) out.push(m, text(s));
+  };
+  if (z.listpack) z.walk(0, n, false, visit);
+  else if (n > 0) z.walk(remaining - 1, n, true, visit);
   c.w.array(2);
   c.w.bulk(String(next));
   c.w.bulkArray(out);

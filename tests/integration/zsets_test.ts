@@ -784,3 +784,54 @@ Deno.test("sorted sets: transactions and WATCH", async (t) => {
     await redis.stop();
   }
 });
+
+Deno.test("sorted sets: ZSCAN and ZRANDMEMBER on large sets", async () => {
+  const srv = await startServer();
+  const io = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true });
+  await io.connect();
+  try {
+    const args: (string | number)[] = [];
+    for (let i = 0; i < 1000; i++) args.push(i % 10, `m${i}`);
+    await io.zadd("scan", ...args);
+    assert.equal(await io.object("ENCODING", "scan"), "skiplist");
+    // A full scan returns every member once even while returned members are removed.
+    const seen = new Set<string>();
+    const removed = new Set<string>();
+    let cursor = "0";
+    let calls = 0;
+    do {
+      const [next, flat] = await io.zscan("scan", cursor, "COUNT", 50);
+      for (let i = 0; i < flat.length; i += 2) {
+        assert.ok(!seen.has(flat[i]), `duplicate ${flat[i]}`);
+        seen.add(flat[i]);
+        assert.equal(flat[i + 1], String(Number(flat[i].slice(1)) % 10));
+      }
+      if (flat.length > 0 && calls % 2 === 0) {
+        await io.zrem("scan", flat[0]);
+        removed.add(flat[0]);
+      }
+      cursor = next;
+      calls++;
+    } while (cursor !== "0" && calls < 1000);
+    assert.equal(seen.size, 1000);
+    const [, matched] = await io.zscan("scan", 0, "MATCH", "m99*", "COUNT", 10000);
+    const candidates = ["m99", ...Array.from({ length: 10 }, (_, i) => `m99${i}`)];
+    assert.deepEqual(
+      matched.filter((_, i) => i % 2 === 0).sort(),
+      candidates.filter((m) => !removed.has(m)).sort(),
+    );
+    // ZRANDMEMBER: distinct members for a positive count, repetitions allowed for a negative one.
+    const distinct = await io.zrandmember("scan", 300);
+    assert.equal(new Set(distinct).size, 300);
+    const withScores = await io.zrandmember("scan", -2000, "WITHSCORES");
+    assert.equal(withScores.length, 4000);
+    for (let i = 0; i < withScores.length; i += 2) {
+      assert.equal(withScores[i + 1], String(Number(withScores[i].slice(1)) % 10));
+    }
+    const one = await io.zrandmember("scan");
+    assert.ok(typeof one === "string" && one.startsWith("m"));
+  } finally {
+    io.disconnect();
+    await srv.stop();
+  }
+});
