@@ -584,6 +584,12 @@ Deno.test("sorted sets: keyspace events match redis-server", async () => {
         ["ZRANGESTORE", "ev3", "ev", 0, -1],
         ["ZUNIONSTORE", "ev3", 1, "nothing"],
         ["ZMPOP", 1, "ev", "MIN"],
+        ["GEOADD", "evg", 13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania"],
+        ["GEORADIUS", "evg", 15, 37, 200, "km", "STORE", "evg2"],
+        ["GEOSEARCHSTORE", "evg3", "evg", "FROMLONLAT", 15, 37, "BYRADIUS", 200, "km", "STOREDIST"],
+        ["GEOSEARCHSTORE", "evg3", "evg", "FROMLONLAT", 0, 0, "BYRADIUS", 1, "km"],
+        ["SORT", "evg", "ALPHA", "STORE", "evs"],
+        ["SORT", "nothing", "STORE", "evs"],
         ["SET", "done", "1"],
       ];
       for (const c of cmds) await admin.call(...c);
@@ -623,6 +629,17 @@ Deno.test("sorted sets: real clients", async (t) => {
         await redisCli(srv.port, ["zrange", "cli", "0", "-1", "withscores"]),
         '1) "a"\n2) "1"\n3) "b"\n4) "2.5"',
       );
+    });
+    await t.step("ZRANK/ZREVRANK WITHSCORE (the Redis 7.2 form)", async () => {
+      const c = await RespClient.connect(srv.port);
+      await c.call("ZADD", "wr", 1.5, "a", 2, "b");
+      assert.deepEqual(await c.call("ZRANK", "wr", "b", "WITHSCORE"), [1, "2"]);
+      assert.deepEqual(await c.call("ZREVRANK", "wr", "b", "withscore"), [0, "2"]);
+      assert.equal(await c.call("ZRANK", "wr", "zz", "WITHSCORE"), null);
+      assert.deepEqual(await c.call("ZRANK", "wr", "b", "WITHSCORES"), new Error("ERR syntax error"));
+      await c.call("HELLO", "3");
+      assert.deepEqual(await c.call("ZRANK", "wr", "a", "WITHSCORE"), [0, "1.5"]);
+      c.close();
     });
     await t.step("ioredis", async () => {
       const io = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true });
