@@ -11,7 +11,7 @@
  * used, so the bytes that follow (or a partial record) are left for the next feed.
  */
 import { Buffer } from "node:buffer";
-import { latin1Slice, latin1Write } from "../util/latin1.ts";
+import { latin1Slice } from "../util/latin1.ts";
 
 /** Journal opcodes (src/server/journal/types.h). */
 export const JournalOp = {
@@ -135,7 +135,9 @@ export function encodeCommandItem(
   off = writePackedUint(buf, off, total);
   for (const a of args) {
     off = writePackedUint(buf, off, a.length);
-    off += latin1Write(buf, a, off);
+    // A charCode loop beats Buffer#latin1Write, which Deno's node:buffer implements in JS with
+    // an intermediate array per string.
+    for (let i = 0; i < a.length; i++) buf[off++] = a.charCodeAt(i);
   }
   return buf;
 }

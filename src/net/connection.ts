@@ -49,6 +49,7 @@ export class Connection {
   private readonly writer = new RespWriter();
   private readonly parser: RespParser;
   private flushing: Promise<void> | null = null;
+  private flushQueued = false;
   private closed = false;
   /** Producers waiting for pending output to fall below their threshold (see Client.whenDrained). */
   private drainWaiters: { threshold: number; resolve: () => void }[] = [];
@@ -244,13 +245,18 @@ export class Connection {
   }
 
   private scheduleFlush(): void {
-    if (this.closed || this.flushing) return;
+    if (this.closed || this.flushing || this.flushQueued) return;
     if (this.writer.length > this.server.config.num("client_output_buffer_limit")) {
       log.warn(`client ${this.client.addr} id=${this.client.id} closed: output buffer over client_output_buffer_limit`);
       this.close();
       return;
     }
-    queueMicrotask(() => void this.flushNow());
+    // One queued flush serves every push made before it runs (a burst of pushes, a stream).
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      void this.flushNow();
+    });
   }
 
   /**
