@@ -8,6 +8,8 @@ import { Server } from "./server/server.ts";
 import { listenTcp, type RunningListener } from "./net/listener.ts";
 import { configureLogging, log } from "./observability/log.ts";
 import { startReplicaOfFlag } from "./replication/replica.ts";
+import { persistenceOf } from "./rdb/snapshot.ts";
+import { loadSnapshotAtStartup } from "./rdb/loader.ts";
 
 /** A started damselfly instance. */
 export interface App {
@@ -33,6 +35,17 @@ export function startApp(config: Config): App {
   config.onChange("minloglevel", (v) => configureLogging({ minLevel: v as number }));
   const server = new Server(config);
   server.describe();
+  // Snapshots: a bad --snapshot_cron or a bad snapshot file stops start-up (main exits 1).
+  const persistence = persistenceOf(server);
+  persistence.startCron();
+  config.onChange("snapshot_cron", () => {
+    try {
+      persistence.startCron();
+    } catch (e) {
+      log.error(`snapshot_cron not changed: ${(e as Error).message}`);
+    }
+  });
+  loadSnapshotAtStartup(server);
   const listeners: RunningListener[] = [];
   let port = 0;
   let adminPort = 0;
@@ -54,13 +67,16 @@ export function startApp(config: Config): App {
   const stop = () => {
     for (const l of listeners) l.close();
     server.stop();
+    persistence.stopCron();
+    persistence.cancelBgsave();
     for (const c of [...server.clients.values()]) c.kill();
   };
-  server.shutdown = (save) => {
+  server.shutdown = async (save) => {
     log.info(`shutting down (save=${save})`);
+    if (!(await persistence.shutdownSave(save))) return false;
     stop();
     setTimeout(() => Deno.exit(0), 10);
-    return Promise.resolve(true);
+    return true;
   };
   return { server, port, adminPort, stop };
 }

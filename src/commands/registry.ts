@@ -22,6 +22,7 @@ import { geoCommands } from "./geo.ts";
 import { sortCommands } from "./sort.ts";
 import { transactionCommands } from "./transactions.ts";
 import { pubsubCommands } from "./pubsub.ts";
+import { persistenceCommands } from "./persistence.ts";
 import { replicationCommands } from "./replication.ts";
 
 /** Every command family's table, in registration order. */
@@ -43,6 +44,7 @@ const FAMILIES: readonly (readonly CommandSpec[])[] = [
   sortCommands,
   transactionCommands,
   pubsubCommands,
+  persistenceCommands,
   replicationCommands,
 ];
 

@@ -16,6 +16,7 @@ import { validClientName } from "./connection.ts";
 import { buildInfo } from "../observability/info.ts";
 import { stringEncoding, typeOf, type Value } from "../store/values.ts";
 import { log } from "../observability/log.ts";
+import { debugReload } from "./persistence.ts";
 
 /** Replies with Redis's help layout: a header, the given lines, and the HELP entry. */
 export function replyHelp(c: Client, commandName: string, lines: readonly string[]): void {
@@ -259,6 +260,19 @@ const DEBUG_HELP = [
   "    Write <message> to the server log.",
   "OBJECT <key>",
   "    Show low level info about `key` and associated value.",
+  "RELOAD [option ...]",
+  "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+  "    * MERGE: conflicting keys will be loaded from RDB.",
+  "    * NOFLUSH: the existing database will not be removed before load, but",
+  "      conflicting keys will generate an exception and kill the server.",
+  "    * NOSAVE: the database will be loaded from an existing RDB file.",
+  "    Examples:",
+  "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+  "      the database.",
+  "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+  "      existing RDB file.",
+  "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+  "      file to the database.",
   "SLEEP <seconds>",
   "    Stop the server for <seconds>. Decimals allowed.",
 ];
@@ -292,6 +306,7 @@ function debug(c: Client, args: string[]): void | Promise<void> {
     return c.w.simple("OK");
   }
   if (sub === "error" && argc === 3) return c.w.error(args[2]);
+  if (sub === "reload") return debugReload(c, args);
   subcommandSyntaxError(c, "DEBUG", args[1]);
 }
 

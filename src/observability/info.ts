@@ -11,6 +11,7 @@
 import process from "node:process";
 import type { Server } from "../server/server.ts";
 import { REDIS_COMPAT_VERSION } from "../commands/connection.ts";
+import { persistenceOf } from "../rdb/snapshot.ts";
 
 /** Builds the `field:value` lines of one section (without its `# Title` header). */
 export type InfoSectionBuilder = (server: Server) => string[];
@@ -328,24 +329,7 @@ function memorySection(server: Server): string[] {
 
 function persistenceSection(server: Server): string[] {
   return [
-    "loading:0",
-    "async_loading:0",
-    "current_cow_peak:0",
-    "current_cow_size:0",
-    "current_cow_size_age:0",
-    "current_fork_perc:0.00",
-    "current_save_keys_processed:0",
-    "current_save_keys_total:0",
-    `rdb_changes_since_last_save:${server.store.dirty - server.dirtyAtLastSave}`,
-    "rdb_bgsave_in_progress:0",
-    `rdb_last_save_time:${server.lastSave}`,
-    "rdb_last_bgsave_status:ok",
-    "rdb_last_bgsave_time_sec:-1",
-    "rdb_current_bgsave_time_sec:-1",
-    "rdb_saves:0",
-    "rdb_last_cow_size:0",
-    "rdb_last_load_keys_expired:0",
-    "rdb_last_load_keys_loaded:0",
+    ...persistenceOf(server).infoFields(),
     "aof_enabled:0",
     "aof_rewrite_in_progress:0",
     "aof_rewrite_scheduled:0",

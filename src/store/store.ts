@@ -99,6 +99,11 @@ export class Store {
       const y = s.dbs[b];
       for (const k of x.data.keys()) x.beforeWrite(k);
       for (const k of y.data.keys()) y.beforeWrite(k);
+      // Snapshot hooks see the keys arriving from the other side as created (absent before).
+      for (const hook of s.preWriteHooks) {
+        for (const k of y.data.keys()) if (!x.data.has(k)) hook(x, k);
+        for (const k of x.data.keys()) if (!y.data.has(k)) hook(y, k);
+      }
       // A watched key changes when it exists on either side (Redis's touchAllWatchedKeysInDb).
       if (x.watched) {
         for (const k of x.watched.keys()) if (!x.data.has(k) && y.data.has(k)) x.beforeWrite(k);
