@@ -1,24 +1,20 @@
 /**
  * Connection family: PING, ECHO, QUIT, RESET, HELLO, AUTH, SELECT.
  *
- * Invariant: authentication state only changes here (and in ACL commands); HELLO switches
+ * Invariant: authentication state only changes here (and in ACL commands, src/commands/acl.ts,
+ * which checks credentials against the ACL users); HELLO switches
  * the protocol of the client's writer, so every later reply uses the new shapes.
  */
 import type { Client } from "../server/client.ts";
 import { command, type CommandSpec } from "./types.ts";
 import { ERR, parseIntArg } from "./helpers.ts";
+import { aclOf, startsAuthenticated } from "../server/acl.ts";
 
 /** Redis version damselfly reports to clients (HELLO, INFO redis_version). */
 export const REDIS_COMPAT_VERSION = "7.4.0";
 
 const WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
 
-/** Checks a username/password pair; only the `default` user exists until ACLs arrive. */
-export function checkCredentials(c: Client, user: string, pass: string): boolean {
-  const required = c.server.config.str("requirepass");
-  if (user !== "default") return false;
-  return required === "" || pass === required;
-}
 
 function ping(c: Client, args: string[]): void {
   if (args.length > 2) {
@@ -42,17 +38,16 @@ function auth(c: Client, args: string[]): void {
   }
   const user = args.length === 3 ? args[1] : "default";
   const pass = args[args.length - 1];
-  if (args.length === 2 && c.server.config.str("requirepass") === "") {
+  if (args.length === 2 && aclOf(c.server).defaultUser.nopass) {
     c.w.error(
       "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
     );
     return;
   }
-  if (!checkCredentials(c, user, pass)) {
+  if (!aclOf(c.server).authenticate(c, args[0], user, pass)) {
     c.w.error(WRONGPASS);
     return;
   }
-  c.user = user;
   c.w.simple("OK");
 }
 
@@ -91,11 +86,10 @@ function hello(c: Client, args: string[]): void {
     }
   }
   if (authUser !== null) {
-    if (!checkCredentials(c, authUser, authPass)) {
+    if (!aclOf(c.server).authenticate(c, args[0], authUser, authPass)) {
       c.w.error(WRONGPASS);
       return;
     }
-    c.user = authUser;
   }
   if (c.user === null) {
     c.w.error(
@@ -168,7 +162,7 @@ function reset(c: Client): void {
     c.monitor = false;
     c.server.monitors.delete(c);
   }
-  c.user = c.server.authRequired(c.origin) ? null : "default";
+  c.user = startsAuthenticated(c.server, c.origin) ? "default" : null;
   c.w.simple("RESET");
 }
 

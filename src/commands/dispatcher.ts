@@ -2,8 +2,9 @@
  * Dispatcher: runs one command vector for one client.
  *
  * Owns the checks every command passes, in Redis's order: lookup, arity, authentication,
- * pub/sub context, MULTI queueing, READONLY on replicas; then execution, statistics, the
- * slow log, MONITOR feeds and write recording (journal/replication observers).
+ * ACL permissions and admin-only commands (src/commands/acl.ts), pub/sub context, MULTI
+ * queueing, READONLY on replicas; then execution, statistics, the slow log, MONITOR feeds
+ * and write recording (journal/replication observers).
  * Invariant: a write is recorded only when it changed data (the store's dirty counter moved)
  * and it replied without error; handlers may replace the recorded form with `propagateAs`.
  */
@@ -12,6 +13,7 @@ import type { CommandSpec } from "./types.ts";
 import type { CommandStat } from "../server/stats.ts";
 import { findSubcommand, lookupCommand } from "./registry.ts";
 import { pauseHold } from "./server_admin.ts";
+import { aclCheck } from "./acl.ts";
 
 /** Commands allowed while a RESP2 client is in subscriber mode. */
 const PUBSUB_ALLOWED = new Set([
@@ -133,6 +135,10 @@ export function dispatch(c: Client, args: string[]): void | Promise<void> {
   }
   if (c.user === null && !spec.traits!.noAuth) {
     return reject(c, spec, "NOAUTH Authentication required.");
+  }
+  if (c.user !== null && c.origin !== "internal") {
+    const denied = aclCheck(c, spec, args);
+    if (denied !== null) return reject(c, spec, denied);
   }
   if (c.proto === 2 && c.inPubSubMode && !PUBSUB_ALLOWED.has(spec.name)) {
     return reject(

@@ -24,6 +24,7 @@ import { transactionCommands } from "./transactions.ts";
 import { pubsubCommands } from "./pubsub.ts";
 import { persistenceCommands } from "./persistence.ts";
 import { replicationCommands } from "./replication.ts";
+import { aclCommands } from "./acl.ts";
 
 /** Every command family's table, in registration order. */
 const FAMILIES: readonly (readonly CommandSpec[])[] = [
@@ -46,6 +47,7 @@ const FAMILIES: readonly (readonly CommandSpec[])[] = [
   pubsubCommands,
   persistenceCommands,
   replicationCommands,
+  aclCommands,
 ];
 
 /** Lower-case command name → spec. */

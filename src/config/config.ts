@@ -98,6 +98,12 @@ export interface ParsedArgs {
   flagfile: string | null;
 }
 
+/**
+ * A CONFIG SET check of one flag: receives the new value and a lookup that returns the value
+ * each flag will have after the CONFIG SET; returns the rejection reason or null.
+ */
+export type FlagValidator = (value: FlagValue, lookup: (name: string) => FlagValue) => string | null;
+
 /** Current values of every flag, with change listeners for mutable ones. */
 export class Config {
   private values = new Map<string, FlagValue>();
@@ -108,6 +114,8 @@ export class Config {
   flagfile: string | null = null;
   /** Flags whose value came only from a DFLY_* environment variable (CONFIG REWRITE skips them). */
   private readonly fromEnv = new Set<string>();
+  /** Checks CONFIG SET runs before changing a flag (see `addValidator`). */
+  private readonly validators = new Map<string, FlagValidator>();
 
   constructor() {
     for (const f of FLAG_TABLE) this.values.set(f.name, Array.isArray(f.default) ? [...f.default] : f.default);
@@ -145,6 +153,15 @@ export class Config {
     this.values.set(name, value);
     this.explicit.add(name);
     for (const cb of this.listeners.get(name) ?? []) cb(value);
+  }
+
+  /**
+   * Registers a check that CONFIG SET runs before changing `name`; it sees the values the
+   * other pairs of the same CONFIG SET are about to set. A returned text rejects the whole
+   * CONFIG SET with that reason.
+   */
+  addValidator(name: string, check: FlagValidator): void {
+    this.validators.set(name, check);
   }
 
   /** Runs `cb` whenever `name` changes. */
@@ -204,6 +221,13 @@ export class Config {
       const bad = validate?.(spec, v);
       if (bad) return fail(bad);
       staged.push([spec, v]);
+    }
+    if (this.validators.size > 0) {
+      const lookup = (n: string) => staged.find(([spec]) => spec.name === n)?.[1] ?? this.get(n);
+      for (let i = 0; i < staged.length; i++) {
+        const bad = this.validators.get(staged[i][0].name)?.(staged[i][1], lookup);
+        if (bad) return `ERR CONFIG SET failed (possibly related to argument '${pairs[i][0]}') - ${bad}`;
+      }
     }
     for (const [spec, v] of staged) {
       this.setValue(spec.name, v);

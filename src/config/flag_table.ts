@@ -95,6 +95,7 @@ export const FLAG_TABLE: readonly FlagSpec[] = [
   { name: "restricted_commands", type: "list", default: [], help: "commands allowed only on the admin port" },
   { name: "tcp_keepalive", type: "uint", default: 300, mutable: true, help: "TCP keepalive idle seconds of client sockets" },
   { name: "aclfile", type: "string", default: "", help: "file ACL SAVE and ACL LOAD use" },
+  { name: "acllog_max_len", type: "uint", default: 32, mutable: true, help: "entries kept in the ACL LOG" },
   // TLS
   { name: "tls", type: "bool", default: false, mutable: true, help: "enable TLS on the main (and admin) listeners" },
   { name: "tls_cert_file", type: "string", default: "", mutable: true, help: "PEM certificate chain of the server (and replica client)" },
@@ -178,4 +179,5 @@ export const FLAG_ALIASES: Readonly<Record<string, string>> = {
   "slowlog-max-len": "slowlog_max_len",
   "replica-announce-ip": "replica_announce_ip",
   databases: "dbnum",
+  "acllog-max-len": "acllog_max_len",
 };

@@ -97,8 +97,12 @@ export class Connection {
     this.drainWaiters = still;
   }
 
-  /** Serves the connection until the peer leaves or the connection is killed. */
-  async serve(initial?: Uint8Array): Promise<void> {
+  /**
+   * Serves the connection until the peer leaves or the connection is killed. `firstBytes`, when
+   * given, inspects the first bytes read (protocol sniffing, src/net/listener.ts); the
+   * connection closes without a reply when it returns false.
+   */
+  async serve(initial?: Uint8Array, firstBytes?: (bytes: Uint8Array) => boolean): Promise<void> {
     const server = this.server;
     server.clients.set(this.client.id, this.client);
     server.stats.totalConnections++;
@@ -118,6 +122,11 @@ export class Connection {
           inFlight = null;
           if (n === null || this.closed) break;
           chunk = buf.subarray(0, n);
+          if (firstBytes !== undefined) {
+            const accepted = firstBytes(chunk);
+            firstBytes = undefined;
+            if (!accepted) break;
+          }
         }
         const blocked = this.onData(chunk);
         chunk = null;

@@ -9,6 +9,7 @@
 import type { Server } from "./server.ts";
 import type { DbSlice } from "../store/db_slice.ts";
 import type { ReplyWriter } from "../resp/writer.ts";
+import { type AclUser, startsAuthenticated } from "./acl.ts";
 
 /** Commands queued between MULTI and EXEC. */
 export interface MultiState {
@@ -35,6 +36,8 @@ export class Client {
   libVer = "";
   /** Authenticated user, or null while authentication is still required. */
   user: string | null;
+  /** The ACL user object of `user`, cached by src/server/acl.ts (aclUserOf). */
+  aclUser: AclUser | null = null;
   /** Connection creation time (ms). */
   readonly createdAt = Date.now();
   /** Last command time (ms). */
@@ -100,7 +103,7 @@ export class Client {
 
   constructor(readonly server: Server, readonly w: ReplyWriter, readonly origin: ClientOrigin) {
     this.id = server.nextClientId++;
-    this.user = server.authRequired(origin) ? null : "default";
+    this.user = startsAuthenticated(server, origin) ? "default" : null;
   }
 
   /** Protocol version of this client (2 or 3). */
