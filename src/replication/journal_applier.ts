@@ -71,6 +71,14 @@ export class CommandRunner {
     this.check(cmd, errors);
   }
 
+  /** Counts and logs something of the primary's stream that this node cannot hold. */
+  skip(what: string): void {
+    this.failures++;
+    if (this.failures <= 20 || this.failures % 1000 === 0) {
+      log.warn(`${this.label}: skipped ${what} (${this.failures} failures so far)`);
+    }
+  }
+
   private check(cmd: ReplicatedCommand, errorsBefore: number): void {
     if (this.client.w.errorCount !== errorsBefore) this.fail(cmd, this.client.w.lastError ?? "error");
   }

@@ -21,9 +21,13 @@
 import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
 import type { JournalConsumer } from "../journal/shard_journal.ts";
+import type { PreWriteHook } from "../store/db_slice.ts";
+import { shardOf } from "../store/key_hash.ts";
+import { lookupCommand } from "../commands/registry.ts";
+import { keyPositions } from "../commands/types.ts";
 import { log } from "../observability/log.ts";
 import { DfFlowWriter } from "./df_flow_writer.ts";
-import { type ShardSnapshot, startShardSnapshot } from "./full_sync.ts";
+import { type RunningShardSnapshot, startShardSnapshot } from "../rdb/snapshot.ts";
 
 /** Dragonfly protocol version this primary speaks (Dragonfly 1.40.1's DflyVersion). */
 export const DFLY_VERSION = 5;
@@ -53,7 +57,7 @@ interface Flow {
   /** Journal consumer currently attached (full-sync blobs or stable stream). */
   consumer: JournalConsumer | null;
   /** The snapshot of the shard while the full sync streams it. */
-  snapshot: ShardSnapshot | null;
+  snapshot: RunningShardSnapshot | null;
   /** bytesOut of the connection at the last progress check. */
   lastBytesOut: number;
   /** Time (ms) the flow last made write progress or had nothing to write. */
@@ -121,6 +125,8 @@ export class ReplicationPrimary {
   private watchdog: ReturnType<typeof setInterval> | undefined;
   /** Flow connections with output waiting for the batch flush. */
   private readonly unflushed = new Set<Client>();
+  /** Full-sync encoders holding journal blobs for the batch flush. */
+  private readonly unflushedRdb = new Set<DfFlowWriter>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly server: Server) {
@@ -376,16 +382,29 @@ export class ReplicationPrimary {
       shardId: f.shard,
       summary: f.shard === 0 ? { shardCount: s.flows.length, tableMem: 0 } : undefined,
     });
+    const shard = server.store.shards[f.shard];
+    // The snapshot's pre-write hook, which emits a key of the cut the walk has not reached yet.
+    let emitUnsent: PreWriteHook | null = null;
     const consumer: JournalConsumer = {
-      onItem: (item) => {
-        writer.writeJournalBlob(item.bytes);
-        this.checkOutputLimit(s, f);
-      },
+      onItem: (item) =>
+        this.guard(s, f, () => {
+          // A command that read keys the walk has not reached (BITOP, SUNIONSTORE, RENAME, ...)
+          // must find them on the replica: send them (unchanged since the cut) before the blob.
+          if (emitUnsent !== null && item.args.length > 1) {
+            for (const key of this.keysOnShard(item.args, f.shard)) emitUnsent(shard.dbs[item.db], key);
+          }
+          writer.writeJournalBlob(item.bytes);
+          // The RDB encoder buffers; a blob must not wait there for the next snapshot slice
+          // (after FULLSYNC_END there is none, and the replica may be waiting for this item).
+          this.unflushedRdb.add(writer);
+          this.armFlushTimer();
+        }),
     };
     // The cut: the snapshot and the journal consumer start in the same synchronous step.
     f.consumer = consumer;
     server.journal.shards[f.shard].consumers.add(consumer);
-    const snapshot = startShardSnapshot(server.store.shards[f.shard], (db, entry) => {
+    const hooksBefore = new Set(shard.preWriteHooks);
+    const snapshot = startShardSnapshot(shard, (db, entry) => {
       writer.writeEntry(db, entry);
     }, () => {
       if (c.closed || s.state === "cancelled") return undefined;
@@ -393,6 +412,7 @@ export class ReplicationPrimary {
       if (c.pendingOutput() < SNAPSHOT_HIGH_WATER) return undefined;
       return c.whenDrained(SNAPSHOT_LOW_WATER);
     });
+    emitUnsent = shard.preWriteHooks.find((h) => !hooksBefore.has(h)) ?? null;
     f.snapshot = snapshot;
     snapshot.done.then(
       () => {
@@ -405,6 +425,14 @@ export class ReplicationPrimary {
         if (s.state !== "cancelled") this.cancel(s, `flow ${f.shard} snapshot failed: ${(e as Error).message}`);
       },
     );
+  }
+
+  /** Keys of a command vector that live on `shard`. */
+  private keysOnShard(args: readonly string[], shard: number): string[] {
+    const spec = lookupCommand(args[0]);
+    if (spec === undefined) return [];
+    const n = this.server.store.numShards;
+    return keyPositions(spec, args as string[]).map((i) => args[i]).filter((k) => shardOf(k, n) === shard);
   }
 
   /** DFLY STARTSTABLE SYNC<id>: switches every flow to the stable journal stream. */
@@ -444,10 +472,7 @@ export class ReplicationPrimary {
         f.lastAcked = offset;
       }
       const consumer: JournalConsumer = {
-        onItem: (item) => {
-          f.writer.writeItem(item.lsn, item.bytes);
-          this.checkOutputLimit(s, f);
-        },
+        onItem: (item) => this.guard(s, f, () => f.writer.writeItem(item.lsn, item.bytes)),
       };
       f.consumer = consumer;
       shard.consumers.add(consumer);
@@ -472,12 +497,37 @@ export class ReplicationPrimary {
       return;
     }
     this.unflushed.add(c);
+    this.armFlushTimer();
+  }
+
+  /** Starts the batch flush timer unless it is already running. */
+  private armFlushTimer(): void {
     if (this.flushTimer !== undefined) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
-      for (const f of this.unflushed) f.flush();
+      // RDB bytes first: handing them over queues their connections for the flush below.
+      for (const w of this.unflushedRdb) w.flush();
+      this.unflushedRdb.clear();
+      for (const c of this.unflushed) c.flush();
       this.unflushed.clear();
     }, STREAM_FLUSH_DELAY_MS);
+  }
+
+  /**
+   * Runs a journal consumer's work for flow `f`: whatever goes wrong ends this session only
+   * (the journal hands the item to every other consumer), and an output buffer over the limit
+   * ends it too.
+   */
+  private guard(s: Session, f: Flow, work: () => void): void {
+    if (s.state === "cancelled") return;
+    try {
+      work();
+    } catch (e) {
+      log.error(`flow ${f.shard} of SYNC${s.id}: ${(e as Error).stack ?? e}`);
+      queueMicrotask(() => this.cancel(s, `flow ${f.shard} failed: ${(e as Error).message}`));
+      return;
+    }
+    this.checkOutputLimit(s, f);
   }
 
   /** Ends the session of a flow whose buffered output passed the limit. */

@@ -15,8 +15,10 @@
  *   asking for a partial sync with each flow's next LSN when it has them, else a full sync;
  * - each flow's `executed` LSN advances only after an item was applied, so an ACK never
  *   covers a write the replica does not have;
- * - the link is a DfLink (Dragonfly protocol); the greeting detects a Redis primary, so a
- *   Redis-protocol link can be added beside it (issue 6) without touching the state machine.
+ * - the greeting tells a Dragonfly primary (a DfSession: control link plus flows) from a Redis
+ *   one (`REPLCONF capa dragonfly` answered +OK); the main loop picks the session kind, so a
+ *   Redis-protocol session (PSYNC, issue 6) can be added beside DfSession without touching the
+ *   state machine. Until then a Redis primary is logged and retried.
  */
 import { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
@@ -26,7 +28,8 @@ import { type LastMaster, primaryOf } from "./primary.ts";
 import { describeReply, LinkClosedError, type LinkReply, LinkSocket, type LinkTarget } from "./link_socket.ts";
 import { CommandRunner, FlowApplier, SessionCancelled, UnitBarrier } from "./journal_applier.ts";
 import { type DfFlowEvent, DfFlowReader } from "./df_flow_reader.ts";
-import { loadReplicatedEntry } from "./full_sync.ts";
+import { type EncodingLimits, encodingLimits, fromRdbValue } from "../rdb/store_bridge.ts";
+import type { RdbEntry } from "../rdb/records.ts";
 
 /** Replica states, as ROLE shows them. */
 export type ReplicaState = "connecting" | "preparation" | "full_sync" | "stable_sync";
@@ -127,7 +130,7 @@ class ReplicaFlow {
         this.reply.resolve();
         return;
       case "entry":
-        if (loadReplicatedEntry(this.session.server, e.entry)) this.keysLoaded++;
+        if (this.session.load(e.entry)) this.keysLoaded++;
         return;
       case "skipped":
         log.v(1, `flow ${this.index}: snapshot key ${JSON.stringify(e.key)} skipped: ${e.reason}`);
@@ -200,13 +203,32 @@ class DfSession {
   readonly flows: ReplicaFlow[] = [];
   readonly runner: CommandRunner;
   readonly barrier: UnitBarrier;
+  private readonly limits: EncodingLimits;
   private readonly failed = Promise.withResolvers<never>();
   private ended = false;
 
   constructor(readonly server: Server, readonly greeting: DfGreeting, readonly label: string) {
     this.runner = new CommandRunner(server, label);
     this.barrier = new UnitBarrier(greeting.numFlows, this.runner);
+    this.limits = encodingLimits(server.config);
     this.failed.promise.catch(() => {});
+  }
+
+  /**
+   * Stores one snapshot entry by this node's own hashing (the shard counts may differ),
+   * replacing any value (a journal blob may have written the key first). Expired keys are
+   * kept: the primary's DEL removes them. Returns false when the key was skipped.
+   */
+  load(entry: RdbEntry): boolean {
+    const store = this.server.store;
+    if (entry.db >= store.dbCount) {
+      this.runner.skip(`snapshot key in database ${entry.db} (this node has ${store.dbCount})`);
+      return false;
+    }
+    // Dragonfly streams use Redis 7 types (stream listpacks v3: exact group read counters).
+    const value = fromRdbValue(entry.value, this.limits, 10);
+    store.slice(entry.db, entry.key).set(entry.key, value, entry.expireAtMs);
+    return true;
   }
 
   /** Rejects when any flow fails (or the session is closed). */
@@ -266,6 +288,9 @@ export class Replica {
   private session: DfSession | null = null;
   private stopped = false;
   private halted = false;
+  private redisWarnings = 0;
+  /** What the last greeting found at the other end. */
+  private primaryKind: "dragonfly" | "redis" | null = null;
   private lastIo = Date.now();
   private readonly linkClient: Client;
   private ackTimer: ReturnType<typeof setInterval> | undefined;
@@ -384,7 +409,11 @@ export class Replica {
     }
     await expect("REPLCONF capa eof capa psync2", "OK");
     const capa = await link.call("REPLCONF capa dragonfly");
-    if (capa === "OK") throw new RedisPrimaryError();
+    if (capa === "OK") {
+      this.primaryKind = "redis";
+      return;
+    }
+    this.primaryKind = "dragonfly";
     const greeting = this.parseCapa(capa);
     if (greeting.replid === this.server.runId) throw new Error("Can't connect to myself");
     if (this.masterReplid !== "" && greeting.replid !== this.masterReplid) {
@@ -434,11 +463,17 @@ export class Replica {
           if (this.stopped) break;
           this.reconnects++;
           this.setState("connecting", "connecting to the primary");
-          this.control = await this.connectLink(this.server.config.num("master_reconnect_timeout_ms"));
+          const link = await this.connectLink(this.server.config.num("master_reconnect_timeout_ms"));
+          if (this.stopped) {
+            link.close();
+            break;
+          }
+          this.control = link;
         }
         this.registerLinkClient();
         this.setState("preparation", "connected");
-        if (this.greeting === null) await this.greet();
+        if (this.greeting === null && this.primaryKind !== "redis") await this.greet();
+        if (this.primaryKind === "redis") throw new RedisPrimaryError();
         await this.runSession();
       } catch (e) {
         if (this.stopped) break;
@@ -447,7 +482,8 @@ export class Replica {
           this.halted = true;
           this.stopped = true;
         } else if (e instanceof RedisPrimaryError) {
-          log.error(`replica of ${this.describe}: ${e.message}; retrying`);
+          if (this.redisWarnings++ === 0) log.error(`replica of ${this.describe}: ${e.message}; retrying`);
+          else log.v(1, `replica of ${this.describe}: ${e.message}; retrying`);
         } else {
           log.warn(`replica of ${this.describe}: replication stopped: ${(e as Error).message}`);
         }
@@ -480,6 +516,7 @@ export class Replica {
       this.control = null;
     }
     this.greeting = null;
+    this.primaryKind = null;
     this.server.clients.delete(this.linkClient.id);
     if (this.server.loading && this.state === "full_sync") this.server.loading = false;
   }

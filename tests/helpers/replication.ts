@@ -5,7 +5,7 @@
  * Invariants: every wait has a deadline; the load is reproducible from its seed and stops when
  * asked; a comparison failure names the first differing keys.
  */
-import { type Reply, RespClient, waitFor } from "./server.ts";
+import { type Reply, RespClient, type ServerProcess, waitFor } from "./server.ts";
 
 /** Sends one command on a fresh connection and returns the reply. */
 export async function call(port: number, ...args: (string | number)[]): Promise<Reply> {
@@ -57,7 +57,12 @@ export async function caughtUp(primaryPort: number, replicaPort: number): Promis
 /** Waits until every replica caught up with the primary. */
 export async function waitCaughtUp(primaryPort: number, replicaPorts: number[], timeoutMs = 60_000): Promise<void> {
   for (const r of replicaPorts) {
-    await waitFor(() => caughtUp(primaryPort, r), `replica ${r} to catch up with ${primaryPort}`, timeoutMs, 20);
+    try {
+      await waitFor(() => caughtUp(primaryPort, r), `replica ${r} to catch up with ${primaryPort}`, timeoutMs, 20);
+    } catch (e) {
+      const state = await Promise.all([call(primaryPort, "DFLY", "REPLICAOFFSET"), info(r)]).catch((x) => x);
+      throw new Error(`${(e as Error).message}; primary LSNs and replica INFO: ${JSON.stringify(state)}`);
+    }
   }
 }
 
@@ -304,5 +309,21 @@ export async function setMany(port: number, n: number, prefix: string): Promise<
     }
   } finally {
     c.close();
+  }
+}
+
+/**
+ * Runs `fn`; if it throws, prints the last lines of every server's log first (a replication
+ * failure is explained by both sides' logged state changes and decisions).
+ */
+export async function explainFailure<T>(servers: Record<string, ServerProcess>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    for (const [name, s] of Object.entries(servers)) {
+      const lines = s.logs().trimEnd().split("\n");
+      console.error(`----- last log lines of ${name} (port ${s.port}) -----\n${lines.slice(-40).join("\n")}`);
+    }
+    throw e;
   }
 }
