@@ -27,5 +27,12 @@ export function fnv1a(s: string): number {
 /** The shard index that owns `key` among `numShards` shards. */
 export function shardOf(key: string, numShards: number): number {
   if (numShards === 1) return 0;
-  return fnv1a(key.indexOf("{") === -1 ? key : hashTagOf(key)) % numShards;
+  // One pass: hash the whole key, unless it turns out to contain a `{` (then hash the tag).
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 0x7b) return fnv1a(hashTagOf(key)) % numShards;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return (h >>> 0) % numShards;
 }
