@@ -70,7 +70,7 @@ function aclSetuser(c: Client, args: string[]): void {
   if (/[\s\0]/.test(name)) return c.w.error("ERR Usernames can't contain spaces or null characters");
   const merged = mergeSelectorArgs(args.slice(3));
   if (!Array.isArray(merged)) {
-    return c.w.error(`ERR Unmatched parenthesis in acl selector starting at '${args[merged.unmatched]}'.`);
+    return c.w.error(`ERR Unmatched parenthesis in acl selector starting at '${args[3 + merged.unmatched]}'.`);
   }
   const failure = aclOf(c.server).setUser(name, merged);
   if (failure) return c.w.error(`ERR Error in ACL SETUSER modifier '${failure.rule}': ${failure.reason}`);
@@ -79,7 +79,7 @@ function aclSetuser(c: Client, args: string[]): void {
 
 function aclGetuser(c: Client, args: string[]): void {
   const u = aclOf(c.server).users.get(args[2]);
-  if (!u) return c.w.error(`ERR Can not find user '${args[2]}' in ACL`);
+  if (!u) return c.w.nil();
   const [root, ...others] = describeSelectors(u);
   const w = c.w;
   w.map(6);

@@ -1,9 +1,9 @@
 /**
  * Connection family: PING, ECHO, QUIT, RESET, HELLO, AUTH, SELECT.
  *
- * Invariant: authentication state only changes here (and in ACL commands, src/commands/acl.ts,
- * which checks credentials against the ACL users); HELLO switches
- * the protocol of the client's writer, so every later reply uses the new shapes.
+ * Invariant: authentication state only changes here (credentials are checked against the ACL
+ * users of src/server/acl.ts) and in the ACL commands; HELLO switches the protocol of the
+ * client's writer, so every later reply uses the new shapes.
  */
 import type { Client } from "../server/client.ts";
 import { command, type CommandSpec } from "./types.ts";
@@ -14,7 +14,6 @@ import { aclOf, startsAuthenticated } from "../server/acl.ts";
 export const REDIS_COMPAT_VERSION = "7.4.0";
 
 const WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
-
 
 function ping(c: Client, args: string[]): void {
   if (args.length > 2) {

@@ -945,7 +945,7 @@ export class Acl {
       for (const raw of merged) {
         const rule = raw.replace(/^[\t\r\n]+|[\t\r\n]+$/g, "");
         const err = u.apply(rule);
-        if (err) errors += `${filename}:${linenum}: ${RULE_ERRORS[err]}. `;
+        if (err) errors += `${filename}:${linenum}: Error in applying operation '${rule}': ${RULE_ERRORS[err]}. `;
       }
     }
     if (errors !== "") {
