@@ -186,6 +186,7 @@ export class PortListener implements RunningListener {
     const addr = nodeAddr(sock.remoteAddress, sock.remotePort);
     sock.on("error", () => {});
     try {
+      sock.setNoDelay(true);
       sock.setKeepAlive(true, this.server.config.num("tcp_keepalive") * 1000);
     } catch {
       // not fatal

@@ -234,25 +234,37 @@ Deno.test("TLS: mTLS listener with redis-cli, ioredis and node-redis; refused ha
       await waitLog(srv, "client certificate rejected");
       assert.equal(await tlsPing(srv.port, main.ca, clientOf(main)), true);
     });
-    await t.step("TLS 1.1 is refused (minimum TLS 1.2)", async () => {
-      const out = await new Deno.Command("openssl", {
-        args: [
-          "s_client",
-          "-tls1_1",
-          "-connect",
-          `127.0.0.1:${srv.port}`,
-          "-CAfile",
-          main.ca,
-          "-cert",
-          main.clientCert,
-          "-key",
-          main.clientKey,
-        ],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(out.success, false);
+    await t.step("TLS 1.2 is accepted, TLS 1.1 refused", async () => {
+      const sClient = async (version: string) =>
+        await new Deno.Command("openssl", {
+          args: [
+            "s_client",
+            version,
+            "-connect",
+            `127.0.0.1:${srv.port}`,
+            "-CAfile",
+            main.ca,
+            "-cert",
+            main.clientCert,
+            "-key",
+            main.clientKey,
+            "-quiet",
+          ],
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+      const tls12 = await sClient("-tls1_2");
+      const w = tls12.stdin.getWriter();
+      await w.write(new TextEncoder().encode("PING\r\nQUIT\r\n"));
+      await w.close();
+      const out12 = await tls12.output();
+      assert.match(new TextDecoder().decode(out12.stdout), /^\+PONG\r\n/);
+      const tls11 = await sClient("-tls1_1");
+      await tls11.stdin.close();
+      const out11 = await tls11.output();
+      assert.equal(out11.success, false);
+      assert.doesNotMatch(new TextDecoder().decode(out11.stdout), /PONG/);
     });
     await t.step("plaintext client on the TLS port: exact error, then close", async () => {
       const c = await RespClient.connect(srv.port);
