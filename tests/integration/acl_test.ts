@@ -345,6 +345,22 @@ Deno.test("ACL: differential with redis-server", async (t) => {
       s.close();
       assert.equal(await d.call("ACL", "DELUSER", "sub"), 1);
     });
+    await t.step("RESP3 shapes of GETUSER and LOG", async () => {
+      const [d3, r3] = await pair(srv.port, redis.port);
+      const resp3Log = (x: Reply) =>
+        Array.isArray(x) ? x.map((e) => e instanceof Map ? [...e.keys()].map((k) => [k, typeof e.get(k)]) : e) : x;
+      await expectSame(d3, r3, [
+        { cmd: ["HELLO", "3"], norm: () => "hello" },
+        { cmd: ["ACL", "GETUSER", "u3"], norm: (x) => x instanceof Map ? [...x.keys()] : x },
+        ["ACL", "GETUSER", "nosuch"],
+        ["ACL", "DELUSER", "nosuch"],
+        { cmd: ["ACL", "LOG", "1"], norm: resp3Log },
+      ]);
+      const user = await d3.call("ACL", "GETUSER", "u3") as Map<Reply, Reply>;
+      assert.deepEqual(user.get("flags"), ["on"]);
+      d3.close();
+      r3.close();
+    });
     await t.step("requirepass is the default user's password", async () => {
       await expectSame(d, r, [
         ["CONFIG", "SET", "requirepass", "pw"],
