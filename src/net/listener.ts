@@ -177,6 +177,9 @@ export class PortListener implements RunningListener {
           nodeAddr(tcp?.remoteAddress, tcp?.remotePort)
         } on ${this.name} ${this.port} failed: ${reason}`,
       );
+      // Node destroys a failed handshake's socket; Deno leaves a timed-out one open.
+      sock?.destroy();
+      tcp?.destroy();
     });
     return s;
   }

@@ -140,6 +140,9 @@ export function loadTlsMaterial(config: FlagReader): TlsMaterial {
   return { key, cert, ca };
 }
 
+/** A client that has not finished its TLS handshake by then is disconnected. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** node:tls server options for `material`: mTLS (required client certificates) when a CA is set. */
 export function serverTlsOptions(material: TlsMaterial): tls.TlsOptions {
   const mtls = material.ca !== undefined;
@@ -150,6 +153,7 @@ export function serverTlsOptions(material: TlsMaterial): tls.TlsOptions {
     requestCert: mtls,
     rejectUnauthorized: mtls,
     minVersion: "TLSv1.2",
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   };
 }
 

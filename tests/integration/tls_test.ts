@@ -279,6 +279,26 @@ Deno.test("TLS: mTLS listener with redis-cli, ioredis and node-redis; refused ha
       await waitLog(srv, "sent plaintext to TLS port");
       assert.equal(await tlsPing(srv.port, main.ca, clientOf(main)), true);
     });
+    await t.step("garbage after a TLS record header, half handshakes and resets never hurt the server", async () => {
+      const stalled = await RespClient.connect(srv.port);
+      await stalled.send(new Uint8Array([0x16, 0x03, 0x01]));
+      for (let i = 0; i < 20; i++) {
+        const c = await RespClient.connect(srv.port);
+        const junk = new Uint8Array(5 + i * 37);
+        crypto.getRandomValues(junk);
+        junk.set([0x16, 0x03, 0x01, (junk.length - 5) >> 8, (junk.length - 5) & 0xff], 0);
+        const whole = i % 2 === 0;
+        await c.send(whole ? junk : junk.subarray(0, 3));
+        // A whole record that is not a ClientHello makes the server close; a half header waits.
+        if (whole && i % 4 === 0) assert.ok(await c.waitClosed());
+        c.close();
+      }
+      assert.equal(await tlsPing(srv.port, main.ca, clientOf(main)), true);
+      assert.equal(await redisCli(srv.port, [...redisCliTlsArgs(main), "PING"]), "PONG");
+      assert.ok(await stalled.waitClosed(20_000), "a stalled handshake is dropped after the handshake timeout");
+      stalled.close();
+      await waitLog(srv, "TLS handshake timeout");
+    });
   } finally {
     await srv.stop();
   }
