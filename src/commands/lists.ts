@@ -47,7 +47,7 @@ function parseEnd(s: string): End | null {
  * Parses a blocking timeout in seconds as Redis 7.0 does: ms = ceil(seconds * 1000), values
  * that do not fit a 64-bit integer or are below 0 are "negative". Null after an error reply.
  */
-export function parseListTimeout(c: Client, s: string): number | null {
+function parseListTimeout(c: Client, s: string): number | null {
   const secs = parseDouble(s);
   if (secs === null) {
     c.w.error("ERR timeout is not a float or out of range");
@@ -58,7 +58,7 @@ export function parseListTimeout(c: Client, s: string): number | null {
     c.w.error("ERR timeout is negative");
     return null;
   }
-  return ms === 0 ? 0 : ms;
+  return ms === 0 ? 0 : ms; // -0 (from "-0.0001") waits forever, like 0
 }
 
 /** A list for a read command (counting hits and misses): the list, null when missing, false after WRONGTYPE. */
@@ -114,8 +114,10 @@ function pushGeneric(c: Client, args: string[], end: End, onlyIfExists: boolean)
   } else {
     slice.beforeWrite(key);
   }
-  if (end === "left") { for (let i = 2; i < args.length; i++) list.pushHead(args[i]); }
-  else for (let i = 2; i < args.length; i++) list.pushTail(args[i]);
+  for (let i = 2; i < args.length; i++) {
+    if (end === "left") list.pushHead(args[i]);
+    else list.pushTail(args[i]);
+  }
   c.w.int(list.length);
   c.server.notify("l", end === "left" ? "lpush" : "rpush", key, c.db);
   signalKey(c, c.db, key);
