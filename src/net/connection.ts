@@ -227,7 +227,7 @@ export class Connection {
       }
       await done;
       // Input that arrived after the blocked batch finished still waits in the parser.
-      current = this.parser.pending > 0 ? this.onData(new Uint8Array(0)) : null;
+      current = !this.closed && this.parser.pending > 0 ? this.onData(new Uint8Array(0)) : null;
     }
     return { read };
   }

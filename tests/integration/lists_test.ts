@@ -576,6 +576,21 @@ Deno.test("lists: blocking timeouts and CLIENT UNBLOCK", async (t) => {
       w.close();
       admin.close();
     });
+    await t.step("commands sent behind a blocked one run after it, in order", async () => {
+      const admin = await RespClient.connect(srv.port);
+      const w = await RawClient.open(srv.port);
+      await w.send("BLPOP", "pipe", 0);
+      await blockedClients(admin, 1);
+      await w.send("RPUSH", "pipe", "mine");
+      await w.send("PING");
+      await admin.call("RPUSH", "pipe", "theirs");
+      assert.equal(await w.read(), "*2\r\n$4\r\npipe\r\n$6\r\ntheirs\r\n");
+      assert.equal(await w.read(), ":1\r\n");
+      assert.equal(await w.read(), "+PONG\r\n");
+      assert.deepEqual(await admin.call("LRANGE", "pipe", 0, -1), ["mine"]);
+      w.close();
+      admin.close();
+    });
     await t.step("a client that disconnects while blocked is forgotten", async () => {
       const admin = await RespClient.connect(srv.port);
       const w = await RawClient.open(srv.port);
