@@ -118,6 +118,8 @@ export class ReplicationPrimary {
   lastMaster: LastMaster | null = null;
   /** True while a takeover has locked this primary down. */
   takenOver = false;
+  /** Flows that asked for a partial sync (DFLY FLOW with an LSN), granted or not (/metrics). */
+  psyncRequests = 0;
   private nextSessionId = 1;
   private readonly replconfOf = new WeakMap<Client, ReplconfInfo>();
   private readonly sessionOfClient = new WeakMap<Client, Session>();
@@ -320,6 +322,7 @@ export class ReplicationPrimary {
     const shardJournal = journal.shards[flowId];
     let partialFrom: number | null = null;
     if (requested !== null) {
+      this.psyncRequests++;
       if (shardJournal.canServe(requested)) {
         partialFrom = requested;
         log.info(

@@ -328,24 +328,39 @@ export class Replica {
     return [valkey ? "slave" : "replica", this.host, String(this.port), state];
   }
 
-  /** `# Replication` lines of a replica. */
-  infoLines(): string[] {
-    const valkey = this.server.config.bool("info_replication_valkey_compatible");
+  /**
+   * The link as INFO and /metrics show it: control link up, seconds since the last byte on any
+   * link, full sync running, and the offset (sum of the flows' next LSNs), which is shown only
+   * in stable sync or when the link is down after a completed full sync (else null).
+   */
+  linkStatus(): { up: boolean; lastIoSecondsAgo: number; syncInProgress: boolean; offset: number | null } {
     const up = this.control !== null && !this.control.isClosed;
     let io = this.lastIo;
     if (this.control) io = Math.max(io, this.control.lastIo);
     for (const f of this.session?.flows ?? []) io = Math.max(io, f.link.lastIo);
+    const lsns = this.state === "stable_sync" || (!up && this.passedFullSync) ? this.executedLsns() : null;
+    return {
+      up,
+      lastIoSecondsAgo: Math.floor((Date.now() - io) / 1000),
+      syncInProgress: this.state === "full_sync",
+      offset: lsns === null ? null : lsns.reduce((a, b) => a + b, 0),
+    };
+  }
+
+  /** `# Replication` lines of a replica. */
+  infoLines(): string[] {
+    const valkey = this.server.config.bool("info_replication_valkey_compatible");
+    const link = this.linkStatus();
     const out = [
       `role:${valkey ? "slave" : "replica"}`,
       `master_host:${this.host}`,
       `master_port:${this.port}`,
-      `master_link_status:${up ? "up" : "down"}`,
-      `master_last_io_seconds_ago:${Math.floor((Date.now() - io) / 1000)}`,
-      `master_sync_in_progress:${this.state === "full_sync" ? 1 : 0}`,
+      `master_link_status:${link.up ? "up" : "down"}`,
+      `master_last_io_seconds_ago:${link.lastIoSecondsAgo}`,
+      `master_sync_in_progress:${link.syncInProgress ? 1 : 0}`,
       `master_replid:${this.masterReplid}`,
     ];
-    const lsns = this.state === "stable_sync" || (!up && this.passedFullSync) ? this.executedLsns() : null;
-    if (lsns !== null) out.push(`slave_repl_offset:${lsns.reduce((a, b) => a + b, 0)}`);
+    if (link.offset !== null) out.push(`slave_repl_offset:${link.offset}`);
     out.push(
       `slave_priority:${this.server.config.num("replica_priority")}`,
       `slave_read_only:1`,
