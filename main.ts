@@ -2,7 +2,7 @@
  * damselfly entry point: parses flags and starts the server. Nothing else lives here.
  */
 import { Config, FlagError, helpText } from "./src/config/config.ts";
-import { startApp } from "./src/app.ts";
+import { handleShutdownSignals, startApp } from "./src/app.ts";
 import { VERSION } from "./src/version.ts";
 
 const config = new Config();
@@ -16,7 +16,7 @@ try {
     console.log(`damselfly ${VERSION}`);
     Deno.exit(0);
   }
-  startApp(config);
+  handleShutdownSignals(startApp(config));
 } catch (e) {
   if (e instanceof FlagError) {
     console.error(e.message);

@@ -1,7 +1,12 @@
 /**
- * Application start-up: turns parsed flags into a running server with its listeners.
+ * Application start-up and shutdown: turns parsed flags into a running server with its
+ * listeners, and takes it down gracefully (SHUTDOWN, SIGTERM, SIGINT, takeover).
  *
- * Invariant: every listener and background task started here is stopped by `stop()`.
+ * Invariants: every listener and background task started here is stopped by `stop()`. A
+ * graceful shutdown holds every client command from its first step, so that each write a
+ * client saw acknowledged is in what connected replicas acknowledged (waited for up to
+ * SHUTDOWN_REPLICA_WAIT_MS) and in the snapshot saved with --dbfilename; replies already
+ * produced are flushed before the process exits with status 0.
  */
 import type { Config } from "./config/config.ts";
 import { Server } from "./server/server.ts";
@@ -19,9 +24,23 @@ import {
 import { aclOf } from "./server/acl.ts";
 import { loadAclFile } from "./commands/acl.ts";
 import { configureLogging, log } from "./observability/log.ts";
+import { notifySystemdReady } from "./observability/systemd.ts";
 import { startReplicaOfFlag } from "./replication/replica.ts";
+import { primaryOf } from "./replication/primary.ts";
+import { pauseClients, unpauseClients } from "./commands/server_admin.ts";
+import { closeHttpConnections } from "./net/http.ts";
 import { persistenceOf } from "./rdb/snapshot.ts";
 import { loadSnapshotAtStartup } from "./rdb/loader.ts";
+
+/**
+ * How long a shutdown waits for replicas in stable sync to acknowledge every write (Redis's
+ * `shutdown-timeout` default); a replica that does not answer in time is left behind.
+ */
+const SHUTDOWN_REPLICA_WAIT_MS = 10_000;
+/** How long a shutdown waits for clients to receive replies already produced. */
+const SHUTDOWN_FLUSH_WAIT_MS = 2_000;
+/** How long client commands are held during a shutdown (longer than the waits above). */
+const SHUTDOWN_HOLD_MS = 60_000;
 
 /** A started damselfly instance. */
 export interface App {
@@ -33,6 +52,8 @@ export interface App {
   adminPort: number;
   /** Stops listeners and background tasks. */
   stop(): void;
+  /** Stops accepting, then shuts down gracefully (the signal path; see `handleShutdownSignals`). */
+  shutdownOnSignal(): Promise<boolean>;
 }
 
 /**
@@ -155,19 +176,101 @@ export function startApp(config: Config): App {
   const { listeners, port, adminPort } = startListeners(server, tls);
   server.start();
   startReplicaOfFlag(server);
-  const stop = () => {
+  Promise.all(listeners.map((l) => l.ready)).then(
+    () => notifySystemdReady(`serving on port ${listeners.map((l) => l.port).join(", ")}`),
+    () => {},
+  );
+  const closeListeners = () => {
     for (const l of listeners) l.close();
+  };
+  const stop = () => {
+    closeListeners();
     server.stop();
     persistence.stopCron();
     persistence.cancelBgsave();
     for (const c of [...server.clients.values()]) c.kill();
+    closeHttpConnections(server);
   };
-  server.shutdown = async (save) => {
-    log.info(`shutting down (save=${save})`);
-    if (!(await persistence.shutdownSave(save))) return false;
-    stop();
-    setTimeout(() => Deno.exit(0), 10);
-    return true;
+  let inProgress: Promise<boolean> | null = null;
+  /**
+   * Holds client commands, lets replicas acknowledge everything, saves (unless `save` is false,
+   * or null without --dbfilename), flushes replies and exits 0. On a failed save the clients
+   * are released and false is returned (SHUTDOWN then answers an error, as Redis does).
+   */
+  const shutdown = (save: boolean | null, why: string): Promise<boolean> => {
+    if (inProgress !== null) return inProgress;
+    const run = async () => {
+      log.info(`shutting down (${why}, save=${save})`);
+      server.stop();
+      pauseClients(server, Date.now() + SHUTDOWN_HOLD_MS, false);
+      await waitForReplicas(server, SHUTDOWN_REPLICA_WAIT_MS);
+      if (!(await persistence.shutdownSave(save))) {
+        unpauseClients(server);
+        server.start();
+        return false;
+      }
+      await flushReplies(server, SHUTDOWN_FLUSH_WAIT_MS);
+      stop();
+      log.info("shutdown complete; exiting");
+      setTimeout(() => Deno.exit(0), 10);
+      return true;
+    };
+    inProgress = run().finally(() => (inProgress = null));
+    return inProgress;
   };
-  return { server, port, adminPort, stop };
+  server.shutdown = (save) => shutdown(save, "SHUTDOWN");
+  const shutdownOnSignal = () => {
+    closeListeners();
+    return shutdown(null, "signal");
+  };
+  return { server, port, adminPort, stop, shutdownOnSignal };
+}
+
+/**
+ * Waits until every replica in stable sync acknowledged the whole journal, for at most
+ * `timeoutMs`. A journal PING makes replicas acknowledge at once instead of at their next
+ * ACK interval.
+ */
+async function waitForReplicas(server: Server, timeoutMs: number): Promise<void> {
+  const primary = primaryOf(server);
+  const lagging = () => [...primary.sessions.values()].filter((s) => s.state === "stable_sync" && primary.lag(s) > 0);
+  if (primary.sessions.size === 0) return;
+  server.journal.ping();
+  const deadline = Date.now() + timeoutMs;
+  while (lagging().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+  for (const s of lagging()) {
+    log.warn(`shutdown: replica ${s.ip}:${s.port} did not acknowledge ${primary.lag(s)} journal records in time`);
+  }
+}
+
+/** Waits until every client received the replies already produced, for at most `timeoutMs`. */
+async function flushReplies(server: Server, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+  const drained = Promise.all([...server.clients.values()].map((c) => c.whenDrained(1)));
+  await Promise.race([drained, expired]);
+  clearTimeout(timer);
+}
+
+/**
+ * SIGTERM and SIGINT shut `app` down gracefully (stop accepting, then as SHUTDOWN without
+ * arguments); a second signal exits at once with status 1, as does a graceful shutdown whose
+ * snapshot could not be saved.
+ */
+export function handleShutdownSignals(app: App): void {
+  let signalled = false;
+  const onSignal = (name: Deno.Signal) => {
+    if (signalled) {
+      log.warn(`${name} received again: exiting at once`);
+      Deno.exit(1);
+    }
+    signalled = true;
+    log.info(`${name} received: shutting down gracefully (send it again to exit at once)`);
+    app.shutdownOnSignal().then((ok) => {
+      if (ok) return;
+      log.error("graceful shutdown failed: the snapshot could not be saved; exiting with status 1");
+      Deno.exit(1);
+    });
+  };
+  for (const name of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(name, () => onSignal(name));
 }

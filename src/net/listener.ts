@@ -6,7 +6,9 @@
  * sockets with node:net, look at the first bytes, and hand real TLS ClientHellos to a node:tls
  * server (mTLS capable, see src/net/tls.ts). Every accepted client, TLS or not, runs the same
  * Connection loop.
- * Invariants: a refused client (maxclients) gets Redis's error before the close; a plaintext
+ * HTTP is served on the admin port, and on the main port with --primary_port_http_enabled: such
+ * a port's connections (after the TLS handshake on a TLS port) run through src/net/http.ts's
+ * sniffing stream. Invariants: a refused client (maxclients) gets Redis's error before the close; a plaintext
  * client on a TLS port gets Dragonfly's "Bad TLS header" error and a close; a TLS client on a
  * plaintext port is closed; each of those, and every failed handshake, leaves one log line;
  * accept errors never stop the loop; switching TLS on or off or rotating certificates never
@@ -18,6 +20,7 @@ import type { Server } from "../server/server.ts";
 import type { ClientOrigin } from "../server/client.ts";
 import { type ByteStream, Connection, formatAddr, writeAll } from "./connection.ts";
 import { SocketByteStream } from "./tls.ts";
+import { httpAware } from "./http.ts";
 import { log } from "../observability/log.ts";
 
 /** A running listener. */
@@ -39,8 +42,8 @@ export type FirstBytesKind = "tls" | "resp";
 /**
  * Classifies the first bytes a client sent. A TLS record header is 0x16 0x03 0x01..0x03
  * (Dragonfly checks exactly that); anything else is treated as RESP (inline or multibulk).
- * This is the place where HTTP (`GET /metrics HTTP/1.1`) will be recognised for the admin and
- * main ports' HTTP endpoints.
+ * HTTP (`GET /metrics HTTP/1.1`) is recognised afterwards, from the whole first line, by the
+ * stream wrapper of src/net/http.ts.
  */
 export function sniffFirstBytes(bytes: Uint8Array): FirstBytesKind {
   if (bytes.length === 0 || bytes[0] !== 0x16) return "resp";
@@ -124,7 +127,7 @@ export class PortListener implements RunningListener {
         continue;
       }
       const addr = formatAddr(conn.remoteAddr);
-      const c = new Connection(this.server, conn, this.origin, addr, formatAddr(conn.localAddr));
+      const c = new Connection(this.server, this.withHttp(conn), this.origin, addr, formatAddr(conn.localAddr));
       void c.serve(undefined, (bytes) => this.plaintextFirstBytes(bytes, addr));
     }
   }
@@ -218,8 +221,14 @@ export class PortListener implements RunningListener {
     });
   }
 
+  /** The stream a Connection reads: HTTP-aware on ports that serve HTTP. */
+  private withHttp(stream: ByteStream): ByteStream {
+    const http = this.origin === "admin" || this.server.config.bool("primary_port_http_enabled");
+    return http ? httpAware(this.server, stream, this.origin) : stream;
+  }
+
   private serveSocket(sock: net.Socket): void {
-    const stream: ByteStream = new SocketByteStream(sock);
+    const stream = this.withHttp(new SocketByteStream(sock));
     const addr = nodeAddr(sock.remoteAddress, sock.remotePort);
     const laddr = nodeAddr(sock.localAddress, sock.localPort);
     void new Connection(this.server, stream, this.origin, addr, laddr).serve();

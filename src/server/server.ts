@@ -151,6 +151,7 @@ export class Server {
 
   private onExpired(_shard: Shard, db: number, key: string): void {
     this.stats.expiredKeys++;
+    this.stats.expiredKeysByDb.set(db, (this.stats.expiredKeysByDb.get(db) ?? 0) + 1);
     this.recordWrite(db, ["DEL", key]);
     this.notify("x", "expired", key, db);
   }

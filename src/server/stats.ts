@@ -42,6 +42,8 @@ export class Stats {
   totalCommands = 0;
   /** Keys removed by expiry. */
   expiredKeys = 0;
+  /** Keys removed by expiry, by db index (/metrics `dragonfly_expired_keys_total{db}`). */
+  expiredKeysByDb = new Map<number, number>();
   /** Keys removed by eviction. */
   evictedKeys = 0;
   /** Successful key lookups. */
@@ -134,6 +136,7 @@ export class Stats {
     this.rejectedConnections = 0;
     this.totalCommands = 0;
     this.expiredKeys = 0;
+    this.expiredKeysByDb.clear();
     this.evictedKeys = 0;
     this.keyspaceHits = 0;
     this.keyspaceMisses = 0;
