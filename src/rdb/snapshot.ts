@@ -14,8 +14,16 @@
  *   the hook emits it (when it exists, it is a key of the cut with its cut value) and marks it
  *   settled; a key absent at hook time was created after the cut and is marked settled too. The
  *   walk goes over each DbSlice in Map order (which also visits keys added later) and emits only
- *   keys it has not settled, settling them. The settled set of a slice exists only while that
- *   slice is not finished; a finished slice's hook does nothing and holds no memory.
+ *   keys it has not settled, settling them.
+ * - Bounded state: the keys of a slice are split into passes by a hash of the key (about 64 K keys
+ *   per pass), and the walk goes over the slice once per pass, emitting only that pass's keys. A
+ *   key of an earlier pass is settled by definition, so the walk remembers only the keys it
+ *   emitted in the current pass, plus the keys the hook settled (the writes since the cut). A
+ *   finished slice's hook does nothing and holds no memory.
+ * - A walk that may emit a key twice (`forgetWalked`: a replication stream, whose receiver
+ *   overwrites keys) does not even remember the current pass's keys; a key written after the walk
+ *   emitted it in the current pass is emitted once more by the hook, with the same value
+ *   (unchanged since the cut until that write).
  * - The walk never copies the dataset and runs in slices of about `sliceMs`, giving the event loop
  *   a macrotask between slices; a sink's back-pressure pauses it.
  * - A sink must encode an entry before `write` returns: records may share arrays with live values.
@@ -95,13 +103,17 @@ export class ShardSnapshot {
   private hook: PreWriteHook | null = null;
   private cancelled = false;
 
-  /** Prepares a walk of `shard` into `sink`; nothing happens before `start()`. */
+  /**
+   * Prepares a walk of `shard` into `sink`; nothing happens before `start()`. With
+   * `forgetWalked` the walk does not remember emitted keys (see the file comment).
+   */
   constructor(
     readonly shard: Shard,
     private readonly sink: SnapshotSink,
     private readonly sliceMs = snapshotOptions.sliceMs,
+    private readonly forgetWalked = false,
   ) {
-    this.walks = shard.dbs.map(() => ({ settled: new Set<string>() }));
+    this.walks = shard.dbs.map(() => ({ passes: 1, pass: 0, walked: new Set(), hooked: new Set(), done: false }));
     this.keysAtCut = shard.dbs.map(() => 0);
     this.expiresAtCut = shard.dbs.map(() => 0);
   }
@@ -143,18 +155,24 @@ export class ShardSnapshot {
       for (let n = 1;; n++) {
         const r = it.next();
         if (r.done) {
-          finished = true;
+          // End of a pass: its keys are all settled; forget them and start the next pass.
+          const finished = w.pass;
+          w.walked.clear();
+          for (const k of w.hooked) if (passOf(k, w.passes) === finished) w.hooked.delete(k);
+          w.pass++;
+          if (w.pass === w.passes) {
+            w.done = true;
+            w.hooked.clear();
+            return;
+          }
+          it = slice.data.keys();
           break;
         }
-        const [key, v] = r.value;
-        if (settled.has(key)) continue;
-        settled.add(key);
-        this.emit(slice, key, v);
+        const key = r.value;
+        if (passOf(key, w.passes) !== w.pass || w.hooked.has(key)) continue;
+        if (!this.forgetWalked) w.walked.add(key);
+        this.emit(slice, key, slice.data.get(key)!);
         if ((n & 31) === 0 && performance.now() >= deadline) break;
-      }
-      if (finished) {
-        walk.settled = null;
-        return;
       }
       const wait = this.sink.backpressure();
       if (wait) {
@@ -216,14 +234,15 @@ export interface RunningShardSnapshot {
 /**
  * Takes the cut of `shard` now and walks all its databases in the background: `emit` receives
  * every key of the cut (db, entry); `backpressure` is asked between slices and may return a
- * promise to wait for. The shape a replication full sync uses.
+ * promise to wait for. The shape a replication full sync uses; `forgetWalked` as in ShardSnapshot.
  */
 export function startShardSnapshot(
   shard: Shard,
   emit: (db: number, entry: RdbWritableEntry) => void,
   backpressure: () => Promise<void> | null | undefined,
+  forgetWalked = false,
 ): RunningShardSnapshot {
-  const snap = new ShardSnapshot(shard, { write: emit, backpressure });
+  const snap = new ShardSnapshot(shard, { write: emit, backpressure }, snapshotOptions.sliceMs, forgetWalked);
   snap.start();
   const done = snap.run();
   return {

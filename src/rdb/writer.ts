@@ -36,6 +36,11 @@ export interface RdbWriterOptions {
   chooseType?: (value: RdbValue, chosen: number) => number;
   /** Compute the CRC64 (default true); false writes 8 zero bytes, as Dragonfly does. */
   checksum?: boolean;
+  /**
+   * Hand the sink a view of the writer's own buffer, valid only until the sink returns (the sink
+   * copies what it keeps), instead of a fresh array per chunk: no allocation per chunk.
+   */
+  lendChunks?: boolean;
 }
 
 /** The standard AUX fields a Redis server writes after the magic. */
@@ -221,11 +226,13 @@ export class RdbWriter {
 
   private emit(): void {
     if (this.out.length === 0) return;
-    const chunk = this.out.toBytes();
+    const lend = this.opts.lendChunks === true;
+    const chunk = lend ? this.out.buf.subarray(0, this.out.length) : this.out.toBytes();
     this.written += chunk.length;
+    if (lend) this.sink(chunk);
     this.out.clear();
     // Give back the room a huge value needed.
     if (this.out.buf.length > 16 * this.chunkSize) this.out.reset(this.chunkSize * 2);
-    this.sink(chunk);
+    if (!lend) this.sink(chunk);
   }
 }

@@ -65,6 +65,12 @@ export interface DfFlowWriterOptions {
   chunkSize?: number;
   /** Clock in unix seconds, for the LSN record cadence (default Date.now). */
   nowSec?: () => number;
+  /**
+   * RDB chunks are views of the encoder's buffer, valid only until the sink returns (the sink
+   * copies them); other chunks stay the sink's. Saves an allocation per chunk (RdbWriter's
+   * `lendChunks`).
+   */
+  lendChunks?: boolean;
 }
 
 type Phase = "start" | "replied" | "rdb" | "stable" | "ended";
@@ -82,6 +88,7 @@ export class DfFlowWriter {
   private readonly token: string;
   private readonly chunkSize: number;
   private readonly nowSec: () => number;
+  private readonly lendChunks: boolean;
   private phase: Phase = "start";
   private mode: DfSyncMode | null = null;
   private rdb: RdbWriter | null = null;
@@ -96,6 +103,7 @@ export class DfFlowWriter {
     this.token = opts.token;
     this.chunkSize = opts.chunkSize ?? 64 * 1024;
     this.nowSec = opts.nowSec ?? (() => Math.floor(Date.now() / 1000));
+    this.lendChunks = opts.lendChunks ?? false;
   }
 
   /** Bytes handed to the sink so far (RDB bytes still buffered are not counted until flushed). */
@@ -121,6 +129,7 @@ export class DfFlowWriter {
       checksum: false,
       chooseType: dragonflyType,
       chunkSize: this.chunkSize,
+      lendChunks: this.lendChunks,
     });
     this.rdb = rdb;
     rdb.writeMagic();

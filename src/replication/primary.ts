@@ -89,9 +89,9 @@ interface ReplconfInfo {
 }
 
 /** Pending output (bytes) past which the snapshot walker waits for the socket. */
-const SNAPSHOT_HIGH_WATER = 1024 * 1024;
+const SNAPSHOT_HIGH_WATER = 256 * 1024;
 /** Pending output (bytes) the snapshot walker waits for before resuming. */
-const SNAPSHOT_LOW_WATER = 256 * 1024;
+const SNAPSHOT_LOW_WATER = 64 * 1024;
 /** Pending flow output (bytes) that is written at once instead of at the next batch flush. */
 const STREAM_FLUSH_BYTES = 64 * 1024;
 /** Delay (ms) of the batch flush that coalesces small journal writes into one socket write. */
@@ -339,7 +339,7 @@ export class ReplicationPrimary {
     const writer = new DfFlowWriter((bytes) => {
       c.w.raw(bytes);
       this.scheduleFlush(c);
-    }, { token: randomHex(40) });
+    }, { token: randomHex(40), lendChunks: true });
     const flow: Flow = {
       client: c,
       shard: flowId,
@@ -407,14 +407,14 @@ export class ReplicationPrimary {
     f.consumer = consumer;
     server.journal.shards[f.shard].consumers.add(consumer);
     const hooksBefore = new Set(shard.preWriteHooks);
-    const snapshot = startShardSnapshot(shard, (db, entry) => {
-      writer.writeEntry(db, entry);
-    }, () => {
+    const backpressure = () => {
       if (c.closed || s.state === "cancelled") return undefined;
       writer.flush();
       if (c.pendingOutput() < SNAPSHOT_HIGH_WATER) return undefined;
       return c.whenDrained(SNAPSHOT_LOW_WATER);
-    });
+    };
+    // The replica overwrites keys, so the walk need not remember what it sent (less memory).
+    const snapshot = startShardSnapshot(shard, (db, entry) => writer.writeEntry(db, entry), backpressure, true);
     emitUnsent = shard.preWriteHooks.find((h) => !hooksBefore.has(h)) ?? null;
     f.snapshot = snapshot;
     snapshot.done.then(
@@ -664,6 +664,9 @@ export class ReplicationPrimary {
       }
       await new Promise((r) => setTimeout(r, 1));
     }
+    // The new primary has everything up to here; nothing more may be journaled, or the other
+    // replicas would get items the new primary never saw (and could not partial-sync from it).
+    journal.enabled = false;
     c.w.simple("OK");
     await c.whenDrained(1);
     // Best effort: give the other replicas until the deadline to catch up too.
