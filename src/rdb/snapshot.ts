@@ -14,16 +14,12 @@
  *   the hook emits it (when it exists, it is a key of the cut with its cut value) and marks it
  *   settled; a key absent at hook time was created after the cut and is marked settled too. The
  *   walk goes over each DbSlice in Map order (which also visits keys added later) and emits only
- *   keys it has not settled, settling them.
- * - Bounded state: the keys of a slice are split into passes by a hash of the key (about 64 K keys
- *   per pass), and the walk goes over the slice once per pass, emitting only that pass's keys. A
- *   key of an earlier pass is settled by definition, so the walk remembers only the keys it
- *   emitted in the current pass, plus the keys the hook settled (the writes since the cut). A
- *   finished slice's hook does nothing and holds no memory.
+ *   keys it has not settled, settling them. The settled set of a slice exists only while that
+ *   slice is not finished; a finished slice's hook does nothing and holds no memory.
  * - A walk that may emit a key twice (`forgetWalked`: a replication stream, whose receiver
- *   overwrites keys) does not even remember the current pass's keys; a key written after the walk
- *   emitted it in the current pass is emitted once more by the hook, with the same value
- *   (unchanged since the cut until that write).
+ *   overwrites keys) does not remember the keys it emitted, so its per-key state is only the keys
+ *   written since the cut; a key written after the walk emitted it is emitted once more by the
+ *   hook, with the same value (unchanged since the cut until that write).
  * - The walk never copies the dataset and runs in slices of about `sliceMs`, giving the event loop
  *   a macrotask between slices; a sink's back-pressure pauses it.
  * - A sink must encode an entry before `write` returns: records may share arrays with live values.
@@ -113,7 +109,7 @@ export class ShardSnapshot {
     private readonly sliceMs = snapshotOptions.sliceMs,
     private readonly forgetWalked = false,
   ) {
-    this.walks = shard.dbs.map(() => ({ passes: 1, pass: 0, walked: new Set(), hooked: new Set(), done: false }));
+    this.walks = shard.dbs.map(() => ({ settled: new Set<string>() }));
     this.keysAtCut = shard.dbs.map(() => 0);
     this.expiresAtCut = shard.dbs.map(() => 0);
   }
@@ -155,24 +151,18 @@ export class ShardSnapshot {
       for (let n = 1;; n++) {
         const r = it.next();
         if (r.done) {
-          // End of a pass: its keys are all settled; forget them and start the next pass.
-          const finished = w.pass;
-          w.walked.clear();
-          for (const k of w.hooked) if (passOf(k, w.passes) === finished) w.hooked.delete(k);
-          w.pass++;
-          if (w.pass === w.passes) {
-            w.done = true;
-            w.hooked.clear();
-            return;
-          }
-          it = slice.data.keys();
+          finished = true;
           break;
         }
-        const key = r.value;
-        if (passOf(key, w.passes) !== w.pass || w.hooked.has(key)) continue;
-        if (!this.forgetWalked) w.walked.add(key);
-        this.emit(slice, key, slice.data.get(key)!);
+        const [key, v] = r.value;
+        if (settled.has(key)) continue;
+        if (!this.forgetWalked) settled.add(key);
+        this.emit(slice, key, v);
         if ((n & 31) === 0 && performance.now() >= deadline) break;
+      }
+      if (finished) {
+        walk.settled = null;
+        return;
       }
       const wait = this.sink.backpressure();
       if (wait) {
