@@ -296,6 +296,10 @@ export async function serveHttp(stream: ByteStream, initial: Uint8Array, handler
         append(n);
         end = headEnd(pending);
       }
+      if (end > MAX_HEAD_BYTES) {
+        await writeAll(stream, encodeResponse(plain(431, "request head too large\n"), false, false));
+        return;
+      }
       let head: ParsedHead;
       try {
         head = parseHead(Buffer.from(pending.buffer, pending.byteOffset, end).toString("latin1"));
