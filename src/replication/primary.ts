@@ -673,9 +673,8 @@ export class ReplicationPrimary {
     while (Date.now() < deadline && [...this.sessions.values()].some((o) => o !== s && !caughtUp(o))) {
       await new Promise((r) => setTimeout(r, 1));
     }
-    if (save) log.warn("REPLTAKEOVER SAVE: snapshots to disk are not available; shutting down without saving");
-    log.info("Takeover accepted, shutting down.");
-    await server.shutdown(false);
+    log.info(`Takeover accepted, shutting down${save ? " after saving a snapshot" : ""}.`);
+    await server.shutdown(save);
   }
 }
 

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { freePort, redisCli, RespClient, startServer, waitFor } from "../helpers/server.ts";
 import { startTcpProxy } from "../helpers/tcp_proxy.ts";
+import { shardOf } from "../../src/store/key_hash.ts";
 import {
   assertSameData,
   call,
@@ -156,6 +157,47 @@ Deno.test("replication commands", async (t) => {
       assert.equal(offsets.length, 2);
       assert.equal(Number((await info(replica.port)).slave_repl_offset), offsets[0] + offsets[1]);
       await waitFor(async () => /lag=0$/.test((await info(primary.port)).slave0), "lag 0 at rest", 5000);
+    });
+
+    await t.step("multi-shard MULTI/EXEC and MSET are applied atomically on the replica", async () => {
+      const [k1, k2] = ["atom:0", "atom:1", "atom:2", "atom:3", "atom:4", "atom:5"].filter((k, _, all) =>
+        shardOf(k, 2) !== shardOf(all[0], 2) || k === all[0]
+      );
+      assert.notEqual(shardOf(k1, 2), shardOf(k2, 2));
+      const writer = await RespClient.connect(primary.port);
+      const reader = await RespClient.connect(replica.port);
+      let stop = false;
+      let torn = 0;
+      let reads = 0;
+      const readLoop = (async () => {
+        while (!stop) {
+          const [a, b] = await reader.call("MGET", k1, k2) as (string | null)[];
+          reads++;
+          if (a !== b) torn++;
+        }
+      })();
+      try {
+        for (let i = 0; i < 400; i++) {
+          if (i % 2 === 0) {
+            await writer.sendCommand("MULTI");
+            await writer.sendCommand("SET", k1, i);
+            await writer.sendCommand("SET", k2, i);
+            await writer.sendCommand("EXEC");
+            for (let j = 0; j < 4; j++) await writer.read();
+          } else {
+            assert.equal(await writer.call("MSET", k1, i, k2, i), "OK");
+          }
+        }
+        await waitCaughtUp(primary.port, [replica.port]);
+      } finally {
+        stop = true;
+        await readLoop;
+        writer.close();
+        reader.close();
+      }
+      assert.ok(reads > 10, `${reads} reads`);
+      assert.equal(torn, 0, `${torn} of ${reads} reads saw half of a transaction`);
+      assert.deepEqual(await call(replica.port, "MGET", k1, k2), ["399", "399"]);
     });
 
     await t.step("CLIENT LIST flags of replication links on both sides", async () => {
