@@ -8,7 +8,8 @@
  * Connection loop.
  * HTTP is served on the admin port, and on the main port with --primary_port_http_enabled: such
  * a port's connections (after the TLS handshake on a TLS port) run through src/net/http.ts's
- * sniffing stream. Invariants: a refused client (maxclients) gets Redis's error before the close; a plaintext
+ * sniffing stream.
+ * Invariants: a refused client (maxclients) gets Redis's error before the close; a plaintext
  * client on a TLS port gets Dragonfly's "Bad TLS header" error and a close; a TLS client on a
  * plaintext port is closed; each of those, and every failed handshake, leaves one log line;
  * accept errors never stop the loop; switching TLS on or off or rotating certificates never
