@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { freePort, redisCli, RespClient, startServer, waitFor } from "../helpers/server.ts";
 import { startTcpProxy } from "../helpers/tcp_proxy.ts";
+import { startRedis } from "../helpers/redis.ts";
 import { shardOf } from "../../src/store/key_hash.ts";
 import {
   assertSameData,
@@ -263,6 +264,21 @@ Deno.test("replication commands", async (t) => {
         await waitFor(async () => (await call(replica.port, "DBSIZE")) === size - 1, "the primary's DEL", 5000);
       } finally {
         proxy.close();
+      }
+    });
+
+    await t.step("a replica cannot be replicated; a Redis primary is detected and retried", async () => {
+      const r = await call(other.port, "REPLICAOF", "127.0.0.1", replica.port);
+      assert.ok(r instanceof Error && /could not greet master.*Replicating a replica is unsupported/.test(r.message));
+      const redis = await startRedis();
+      try {
+        assert.equal(await call(other.port, "REPLICAOF", "127.0.0.1", redis.port), "OK");
+        await waitFor(() => /primary is Redis: not supported yet/.test(other.logs()), "the Redis primary log line");
+        assert.equal(await call(other.port, "DBSIZE"), 0, "no sync happened");
+        assert.equal((await role(other.port))[0], "replica");
+      } finally {
+        assert.equal(await call(other.port, "REPLICAOF", "NO", "ONE"), "OK");
+        await redis.stop();
       }
     });
 
