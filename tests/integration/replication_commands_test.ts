@@ -158,6 +158,9 @@ Deno.test("replication commands", async (t) => {
       assert.equal(offsets.length, 2);
       assert.equal(Number((await info(replica.port)).slave_repl_offset), offsets[0] + offsets[1]);
       await waitFor(async () => /lag=0$/.test((await info(primary.port)).slave0), "lag 0 at rest", 5000);
+      const memory = await info(primary.port, "memory");
+      assert.ok(Number(memory.psync_buffer_size) > 0, "the backlog's entries show in INFO memory");
+      assert.ok(Number(memory.psync_buffer_bytes) > 0, "the backlog's bytes show in INFO memory");
     });
 
     await t.step("multi-shard MULTI/EXEC and MSET are applied atomically on the replica", async () => {
