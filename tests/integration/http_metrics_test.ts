@@ -108,6 +108,26 @@ Deno.test("HTTP on the main port: keep-alive, HEAD, errors, and RESP untouched",
       }
     });
 
+    await t.step("random bytes after an HTTP request line never take the server down", async () => {
+      let seed = 7;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      for (let round = 0; round < 40; round++) {
+        const junk = Array.from({ length: 1 + Math.floor(random() * 300) }, () => String.fromCharCode(random() * 256))
+          .join("");
+        const c = await HttpConnection.connect(srv.port);
+        try {
+          await c.send(`GET /metrics HTTP/1.1\r\n${junk}`);
+          await c.send(round % 2 === 0 ? "\r\n\r\n" : "");
+        } catch {
+          // the server may already have answered and closed
+        } finally {
+          await c.close();
+        }
+      }
+      assert.equal(await call(srv.port, "PING"), "PONG");
+      assert.equal((await httpGet(srv.port, "/healthz")).body, "OK\n");
+    });
+
     await t.step("lines that are not HTTP/1.x requests reach the RESP parser", async () => {
       const r = await RespClient.connect(srv.port);
       try {

@@ -182,6 +182,11 @@ Deno.test("a second signal exits at once while the first shutdown waits for a st
       for (let i = 0; i < 20; i++) assert.equal(await call(primary.port, "SET", `lagging:${i}`, "v"), "OK");
       primary.child.kill("SIGTERM");
       await waitFor(() => primary.logs().includes("shutting down (signal"), "the graceful shutdown to start");
+      // The listener is closed: new clients are refused while the shutdown waits.
+      await assert.rejects(
+        () => Deno.connect({ hostname: "127.0.0.1", port: primary.port }),
+        Deno.errors.ConnectionRefused,
+      );
       const started = Date.now();
       primary.child.kill("SIGTERM");
       const status = await exitStatus(primary, 5_000);
