@@ -12,7 +12,7 @@
  */
 import { command, type CommandSpec } from "./types.ts";
 import type { Client } from "../server/client.ts";
-import { ERR, lookupRead, parseI64 } from "./helpers.ts";
+import { ERR, lookupRead, parseI64, parseScanCursor } from "./helpers.ts";
 import { arityError, propagateAs } from "./dispatcher.ts";
 import { HashValue } from "../store/types/hash.ts";
 import { globMatch } from "../util/glob.ts";
@@ -20,24 +20,10 @@ import { addLongDouble, formatLongDoubleHuman, parseLongDouble } from "../util/l
 
 const G = "hash";
 const LONG_MAX = 2n ** 63n - 1n;
-const ULONG_MAX = 2n ** 64n - 1n;
 
 // ---------------------------------------------------------------------------------------
 // Helpers shared with sets.ts
 // ---------------------------------------------------------------------------------------
-
-/**
- * Parses a SCAN cursor as Redis's parseScanCursorOrReply (strtoul): optional sign, decimal
- * digits, no leading space, at most 2^64-1 ("" is 0, "-n" wraps). Null when invalid.
- */
-export function parseScanCursor(s: string): bigint | null {
-  if (s === "") return 0n;
-  const m = /^([+-]?)(\d+)$/.exec(s);
-  if (m === null) return null;
-  const v = BigInt(m[2]);
-  if (v > ULONG_MAX) return null;
-  return m[1] === "-" && v !== 0n ? ULONG_MAX + 1n - v : v;
-}
 
 /** The COUNT and MATCH options of HSCAN/SSCAN. */
 export interface ScanOptions {

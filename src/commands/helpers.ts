@@ -97,3 +97,39 @@ export function lookupRead(c: Client, key: string): Value | undefined {
 export function opt(s: string): string {
   return s.toUpperCase();
 }
+
+/**
+ * Parses a blocking timeout given in seconds (BLPOP, BZPOPMIN, ...) as Redis 7.0 does:
+ * ms = ceil(seconds × 1000); 0 waits forever. Replies with Redis's error and returns null
+ * when the text is not a number, or when the result is negative or overflows a 64-bit
+ * integer (7.0 reports both as "negative", `inf` included).
+ */
+export function parseBlockTimeout(c: Client, s: string): number | null {
+  const secs = parseDouble(s);
+  if (secs === null || Number.isNaN(secs)) {
+    c.w.error("ERR timeout is not a float or out of range");
+    return null;
+  }
+  const ms = Math.ceil(secs * 1000);
+  if (!(ms >= 0 && ms < 2 ** 63)) {
+    c.w.error("ERR timeout is negative");
+    return null;
+  }
+  return ms === 0 ? 0 : ms; // -0 (from "-0.0001") waits forever, like 0
+}
+
+const ULONG_MAX = 2n ** 64n - 1n;
+
+/**
+ * Parses a SCAN-family cursor as Redis's parseScanCursorOrReply (strtoul): optional sign,
+ * decimal digits, no leading space, at most 2^64-1; "" is 0 and "-n" wraps. Null when invalid
+ * (the caller replies `ERR invalid cursor`).
+ */
+export function parseScanCursor(s: string): bigint | null {
+  if (s === "") return 0n;
+  const m = /^([+-]?)(\d+)$/.exec(s);
+  if (m === null) return null;
+  const v = BigInt(m[2]);
+  if (v > ULONG_MAX) return null;
+  return m[1] === "-" && v !== 0n ? ULONG_MAX + 1n - v : v;
+}

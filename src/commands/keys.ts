@@ -15,7 +15,7 @@ import type { DbSlice } from "../store/db_slice.ts";
 import { isCanonicalInt64, stringEncoding, typeOf, type Value, valueMemoryUsage } from "../store/values.ts";
 import { globMatch } from "../util/glob.ts";
 import { command, type CommandSpec } from "./types.ts";
-import { ERR, lookupRead, parseI64 } from "./helpers.ts";
+import { ERR, lookupRead, parseI64, parseScanCursor } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 
 const INT64_MAX = 2n ** 63n - 1n;
@@ -584,18 +584,14 @@ function keys(c: Client, args: string[]): void {
   c.w.bulkArray(out);
 }
 
-const ULONG_MAX = 2n ** 64n - 1n;
-
-/** Parses a SCAN cursor as strtoul does (Redis's parseScanCursorOrReply); null after an error reply. */
+/** Parses a SCAN cursor; null after an error reply. */
 function scanCursor(c: Client, s: string): number | null {
-  if (s === "") return 0;
-  const m = /^([+-]?)(\d+)$/.exec(s);
-  const v = m === null ? null : BigInt(m[2]);
-  if (m === null || v === null || v > ULONG_MAX) {
+  const v = parseScanCursor(s);
+  if (v === null) {
     c.w.error("ERR invalid cursor");
     return null;
   }
-  return Number(m[1] === "-" && v !== 0n ? ULONG_MAX + 1n - v : v);
+  return Number(v);
 }
 
 function scan(c: Client, args: string[]): void {

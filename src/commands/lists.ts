@@ -13,7 +13,7 @@
  */
 import { command, type CommandSpec } from "./types.ts";
 import type { Client } from "../server/client.ts";
-import { ERR, lookupRead, parseDouble, parseI64 } from "./helpers.ts";
+import { ERR, lookupRead, parseBlockTimeout, parseI64 } from "./helpers.ts";
 import { arityError, propagateAs } from "./dispatcher.ts";
 import { ListValue } from "../store/types/list.ts";
 
@@ -24,8 +24,6 @@ const G = "list";
 const ERR_POSITIVE = "ERR value is out of range, must be positive";
 const ERR_NUMKEYS = "ERR numkeys should be greater than 0";
 const ERR_COUNT = "ERR count should be greater than 0";
-/** Largest delay a timer accepts (ms); longer blocking timeouts are capped to it. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 // ---------------------------------------------------------------------------------------
 // Parsing and typed access
@@ -41,24 +39,6 @@ function parseLong(s: string): number | null {
 function parseEnd(s: string): End | null {
   const u = s.toLowerCase();
   return u === "left" ? "left" : u === "right" ? "right" : null;
-}
-
-/**
- * Parses a blocking timeout in seconds as Redis 7.0 does: ms = ceil(seconds * 1000), values
- * that do not fit a 64-bit integer or are below 0 are "negative". Null after an error reply.
- */
-function parseListTimeout(c: Client, s: string): number | null {
-  const secs = parseDouble(s);
-  if (secs === null) {
-    c.w.error("ERR timeout is not a float or out of range");
-    return null;
-  }
-  const ms = Math.ceil(secs * 1000);
-  if (!(ms >= 0 && ms < 2 ** 63)) {
-    c.w.error("ERR timeout is negative");
-    return null;
-  }
-  return ms === 0 ? 0 : ms; // -0 (from "-0.0001") waits forever, like 0
 }
 
 /** A list for a read command (counting hits and misses): the list, null when missing, false after WRONGTYPE. */
@@ -544,14 +524,14 @@ function blockingPop(
   };
   return c.server.blocking.block(c, {
     keys,
-    timeoutMs: Math.min(timeoutMs, MAX_TIMER_MS),
+    timeoutMs,
     tryServe: serveFrom,
     onTimeout: () => c.w.nilArray(),
   });
 }
 
 function bpop(c: Client, args: string[], end: End): void | Promise<void> {
-  const timeout = parseListTimeout(c, args[args.length - 1]);
+  const timeout = parseBlockTimeout(c, args[args.length - 1]);
   if (timeout === null) return;
   return blockingPop(c, args.slice(1, -1), end, timeout, null);
 }
@@ -559,7 +539,7 @@ function bpop(c: Client, args: string[], end: End): void | Promise<void> {
 function blmpop(c: Client, args: string[]): void | Promise<void> {
   const p = parseMpop(c, args, 2);
   if (p === null) return;
-  const timeout = parseListTimeout(c, args[1]);
+  const timeout = parseBlockTimeout(c, args[1]);
   if (timeout === null) return;
   return blockingPop(c, p.keys, p.end, timeout, p.count);
 }
@@ -584,7 +564,7 @@ function blockingMove(
   const db = c.db;
   return c.server.blocking.block(c, {
     keys: [src],
-    timeoutMs: Math.min(timeoutMs, MAX_TIMER_MS),
+    timeoutMs,
     tryServe: () => {
       const l = c.server.store.slice(db, src).get(src);
       if (!(l instanceof ListValue) || l.length === 0) return false;
@@ -603,13 +583,13 @@ function blmove(c: Client, args: string[]): void | Promise<void> {
   const from = parseEnd(args[3]);
   const to = parseEnd(args[4]);
   if (from === null || to === null) return c.w.error(ERR.syntax);
-  const timeout = parseListTimeout(c, args[5]);
+  const timeout = parseBlockTimeout(c, args[5]);
   if (timeout === null) return;
   return blockingMove(c, args[1], args[2], from, to, timeout, false);
 }
 
 function brpoplpush(c: Client, args: string[]): void | Promise<void> {
-  const timeout = parseListTimeout(c, args[3]);
+  const timeout = parseBlockTimeout(c, args[3]);
   if (timeout === null) return;
   return blockingMove(c, args[1], args[2], "right", "left", timeout, true);
 }

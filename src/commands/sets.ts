@@ -12,14 +12,13 @@
  */
 import { command, type CommandSpec } from "./types.ts";
 import type { Client } from "../server/client.ts";
-import { ERR, lookupRead, parseI64 } from "./helpers.ts";
+import { ERR, lookupRead, parseI64, parseScanCursor } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { SetValue } from "../store/types/set.ts";
 import { globMatch } from "../util/glob.ts";
 import {
   outputOverLimit,
   parseRandomCount,
-  parseScanCursor,
   parseScanOptions,
   randomIndex,
   replyScan,

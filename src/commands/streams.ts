@@ -42,8 +42,6 @@ import type { Value } from "../store/values.ts";
 const INVALID_ID = "ERR Invalid stream ID specified as stream command argument";
 /** Entries served to a blocked XREAD/XREADGROUP without COUNT. */
 const XREAD_BLOCKED_DEFAULT_COUNT = 1000;
-/** Longest delay setTimeout accepts. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Largest total size of an entry's fields and values. */
 const STREAM_LISTPACK_MAX_SIZE = 2 ** 30;
 const INT64_MAX = (1n << 63n) - 1n;
@@ -830,7 +828,7 @@ function xreadGeneric(c: Client, args: string[], xreadgroup: boolean): void | Pr
   const db = c.db;
   return c.server.blocking.block(c, {
     keys,
-    timeoutMs: Math.min(timeout, MAX_TIMER_MS),
+    timeoutMs: timeout,
     onTimeout: () => c.w.nilArray(),
     tryServe: () => {
       for (let n = 0; n < keys.length; n++) {

@@ -13,7 +13,7 @@
  */
 import { command, type CommandSpec } from "./types.ts";
 import type { Client } from "../server/client.ts";
-import { ERR, lookupRead, parseI64 } from "./helpers.ts";
+import { ERR, lookupRead, parseBlockTimeout, parseI64, parseScanCursor } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { ZSetValue } from "../store/types/zset.ts";
 import { SetValue } from "../store/types/set.ts";
@@ -826,29 +826,6 @@ function zmpopCommand(c: Client, args: string[]): void {
   propagateAs(popVector(found[0], p.max, p.count));
 }
 
-/** Largest delay a timer accepts (ms); longer blocking timeouts are capped to it. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Parses a blocking timeout in seconds (Redis's getTimeoutFromObjectOrReply); null after an error reply. */
-export function parseTimeoutSeconds(c: Client, s: string): number | null {
-  const v = parseRedisDouble(s);
-  if (v === null) {
-    c.w.error("ERR timeout is not a float or out of range");
-    return null;
-  }
-  const ms = v * 1000;
-  if (!Number.isFinite(ms) || ms >= 2 ** 63 || ms <= -(2 ** 63) || Math.trunc(ms) < 0) {
-    c.w.error("ERR timeout is negative");
-    return null;
-  }
-  const t = Math.trunc(ms);
-  if (t > 0 && t > 2 ** 63 - 1 - Date.now()) {
-    c.w.error("ERR timeout is out of range");
-    return null;
-  }
-  return t;
-}
-
 /** True when a blocking command must answer at once instead of blocking (inside MULTI/EXEC). */
 function cannotBlock(c: Client): boolean {
   return c.multi !== null;
@@ -873,7 +850,7 @@ function blockingPop(
   const db = c.db; // a blocked client cannot SELECT another db meanwhile
   return c.server.blocking.block(c, {
     keys,
-    timeoutMs: Math.min(timeoutMs, MAX_TIMER_MS),
+    timeoutMs,
     tryServe: () => {
       for (const key of keys) {
         const v = c.server.store.slice(db, key).get(key);
@@ -889,13 +866,13 @@ function blockingPop(
 }
 
 function bzpopCommand(c: Client, args: string[], max: boolean): void | Promise<void> {
-  const timeout = parseTimeoutSeconds(c, args[args.length - 1]);
+  const timeout = parseBlockTimeout(c, args[args.length - 1]);
   if (timeout === null) return;
   return blockingPop(c, args.slice(1, -1), timeout, max, null);
 }
 
 function bzmpopCommand(c: Client, args: string[]): void | Promise<void> {
-  const timeout = parseTimeoutSeconds(c, args[1]);
+  const timeout = parseBlockTimeout(c, args[1]);
   if (timeout === null) return;
   const p = parseMpop(c, args, 2);
   if (p === null) return;
@@ -1125,20 +1102,10 @@ function listpackScoreText(s: number): string {
   return formatDouble(s);
 }
 
-/** Parses a SCAN cursor (strtoul rules Redis applies); null when invalid. */
-export function parseScanCursor(s: string): number | null {
-  if (s.length === 0 || isCSpace(s.charCodeAt(0))) return null;
-  const m = /^([+-]?)(\d+)$/.exec(s);
-  if (m === null) return null;
-  const v = BigInt(m[2]);
-  if (v > 2n ** 64n - 1n) return null;
-  if (m[1] === "-") return v === 0n ? 0 : Number.MAX_SAFE_INTEGER;
-  return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
-}
-
 function zscanCommand(c: Client, args: string[]): void {
-  const cursor = parseScanCursor(args[2]);
-  if (cursor === null) return c.w.error("ERR invalid cursor");
+  const parsed = parseScanCursor(args[2]);
+  if (parsed === null) return c.w.error("ERR invalid cursor");
+  const cursor = parsed > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(parsed);
   const z = readZset(c, args[1]);
   if (z === false) return;
   if (z === null) {

@@ -9,6 +9,9 @@
  */
 import type { Client } from "./client.ts";
 
+/** Longest delay a timer accepts (ms, about 24.8 days); longer timeouts are capped to it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** One blocked client. */
 interface Waiter {
   client: Client;
@@ -107,7 +110,7 @@ export class BlockingRegistry {
       }
       c.blockedOn = waiter.keys.join(",");
       c.unblock = (error) => waiter.done(c.closed ? "gone" : error ? "error" : "unblocked");
-      if (opts.timeoutMs > 0) timer = setTimeout(() => waiter.done("timeout"), opts.timeoutMs);
+      if (opts.timeoutMs > 0) timer = setTimeout(() => waiter.done("timeout"), Math.min(opts.timeoutMs, MAX_TIMER_MS));
     });
   }
 
