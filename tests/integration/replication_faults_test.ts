@@ -31,7 +31,7 @@ Deno.test("replication: link drops through a proxy, partial and full resync, slo
     "--shard_repl_backlog_len=200",
     "--replication_acks_interval=100",
     "--replication_stream_output_limit=1mb",
-    "--replication_timeout=2000",
+    "--replication_timeout=5000",
   ]);
   const replica = await startServer(["--num_shards=2"]);
   const proxy = startTcpProxy(primary.port);
@@ -89,7 +89,8 @@ Deno.test("replication: link drops through a proxy, partial and full resync, slo
               assert.equal(await c.call("SET", `big:${i}`, value), "OK");
               worst = Math.max(worst, performance.now() - t0);
             }
-            assert.ok(worst < 500, `a write took ${worst.toFixed(1)} ms while the replica was stalled`);
+            // Dragonfly would hold such a write for up to replication_timeout (5 s here).
+            assert.ok(worst < 1500, `a write took ${worst.toFixed(1)} ms while the replica was stalled`);
             await waitFor(
               () => count(primary.logs(), "dropped (was stable_sync)") > dropsBefore,
               "the primary to drop the stalled replica",
