@@ -5,7 +5,7 @@
  * the page refreshes itself, and Basic auth through the URL's credentials.
  */
 import assert from "node:assert/strict";
-import { RespClient, startServer } from "../helpers/server.ts";
+import { RespClient, startServer, waitFor } from "../helpers/server.ts";
 import { explainFailure, waitCaughtUp } from "../helpers/replication.ts";
 import { httpGet } from "../helpers/http.ts";
 
@@ -63,6 +63,16 @@ Deno.test("status page in headless Chromium: primary with its replica, and the r
         c.close();
       }
       await waitCaughtUp(primary.port, [replica.port], 30_000);
+      // The primary's lag counts records the replica has not acknowledged yet (ACKs go out
+      // every replication_acks_interval): wait for the ACK before looking at the page.
+      await waitFor(async () => {
+        const c = await RespClient.connect(primary.port);
+        try {
+          return /,state=stable_sync,lag=0\r\n/.test(String(await c.call("INFO", "replication")));
+        } finally {
+          c.close();
+        }
+      }, "the primary to see the replica's ACK (lag 0)");
 
       const page = await chromiumDom(`http://127.0.0.1:${primary.port}/`);
       assert.equal(textById(page, "role"), "master");
