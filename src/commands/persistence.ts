@@ -22,11 +22,16 @@ import {
   NO_SNAPSHOT_FILE,
   PersistenceError,
   persistenceOf,
+  SAVE_FAILED,
   snapshotOptions,
   writeDatasetSync,
 } from "../rdb/snapshot.ts";
 import { loadRdbChunks, loadRdbFileSync } from "../rdb/loader.ts";
 import type { Value } from "../store/values.ts";
+import { REDIS_COMPAT_VERSION } from "./connection.ts";
+
+// A closure: the binding is read at save time (this module sits in an import cycle).
+snapshotOptions.redisVer = () => REDIS_COMPAT_VERSION;
 
 /** RDB version of DUMP payloads (Redis 7.0 refuses newer ones). */
 const DUMP_VERSION = 10;
@@ -165,7 +170,9 @@ export function debugReload(c: Client, args: string[]): void {
         try {
           p.saveSync();
         } catch (e) {
-          if (e instanceof PersistenceError) return c.w.error(e.message === BGSAVE_IN_PROGRESS ? "ERR" : e.message);
+          if (e instanceof PersistenceError) {
+            return c.w.error(e.message === BGSAVE_IN_PROGRESS ? SAVE_FAILED : e.message);
+          }
           throw e;
         }
       }

@@ -14,12 +14,16 @@
  *   the hook emits it (when it exists, it is a key of the cut with its cut value) and marks it
  *   settled; a key absent at hook time was created after the cut and is marked settled too. The
  *   walk goes over each DbSlice in Map order (which also visits keys added later) and emits only
- *   keys it has not settled, settling them. The settled set of a slice exists only while that
- *   slice is not finished; a finished slice's hook does nothing and holds no memory.
+ *   keys it has not settled, settling them.
+ * - Bounded state: the keys of a slice are split into passes by a hash of the key (about 64 K keys
+ *   per pass), and the walk goes over the slice once per pass, emitting only that pass's keys. A
+ *   key of an earlier pass is settled by definition, so the walk remembers only the keys it
+ *   emitted in the current pass, plus the keys the hook settled (the writes since the cut). A
+ *   finished slice's hook does nothing and holds no memory.
  * - A walk that may emit a key twice (`forgetWalked`: a replication stream, whose receiver
- *   overwrites keys) does not remember the keys it emitted, so its per-key state is only the keys
- *   written since the cut; a key written after the walk emitted it is emitted once more by the
- *   hook, with the same value (unchanged since the cut until that write).
+ *   overwrites keys) does not even remember the current pass's keys; a key written after the walk
+ *   emitted it in the current pass is emitted once more by the hook, with the same value
+ *   (unchanged since the cut until that write).
  * - The walk never copies the dataset and runs in slices of about `sliceMs`, giving the event loop
  *   a macrotask between slices; a sink's back-pressure pauses it.
  * - A sink must encode an entry before `write` returns: records may share arrays with live values.
@@ -33,7 +37,6 @@ import type { Shard } from "../store/shard.ts";
 import type { DbSlice, PreWriteHook } from "../store/db_slice.ts";
 import type { Value } from "../store/values.ts";
 import { log } from "../observability/log.ts";
-import { REDIS_COMPAT_VERSION } from "../commands/connection.ts";
 import type { RdbWriteVersion } from "./constants.ts";
 import { type RdbWritableEntry, RdbWriter } from "./writer.ts";
 import { toRdbValue } from "./store_bridge.ts";
@@ -47,7 +50,14 @@ export const snapshotOptions: {
   rdbVersion: RdbWriteVersion;
   /** Work per walk slice before yielding to the event loop (ms). */
   sliceMs: number;
-} = { rdbVersion: 10, sliceMs: 2 };
+  /** Keys per walk pass: the walk remembers at most about this many emitted keys at a time. */
+  passKeys: number;
+  /**
+   * `redis-ver` AUX value of our files: the Redis version INFO reports. The persistence command
+   * family installs it (rdb/ does not import commands/).
+   */
+  redisVer: () => string;
+} = { rdbVersion: 10, sliceMs: 2, passKeys: 32 * 1024, redisVer: () => "" };
 
 // ---------------------------------------------------------------------------------------------
 // The walker
@@ -71,9 +81,105 @@ function macrotask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/** Per-slice walk state: `settled` is null once the slice is finished. */
+/** Most passes over one slice (bounds the extra iteration work on huge slices). */
+const MAX_PASSES = 64;
+
+/**
+ * Pass of `key` among `passes`: a cheap hash of its length and last 8 chars. Only the balance of
+ * the passes depends on its quality, never the correctness of the walk.
+ */
+function passOf(key: string, passes: number): number {
+  if (passes === 1) return 0;
+  let h = 0x811c9dc5 ^ key.length;
+  for (let i = Math.max(0, key.length - 8); i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return ((h ^ (h >>> 15)) >>> 0) % passes;
+}
+
+/** 32-bit FNV-1a of a whole key. */
+function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * An array of `n` empty slots. Up to 65 536 it is allocated once at its final size; above (only
+ * when an unbalanced pass makes PassKeys grow) it grows by push, as V8 makes `new Array(n)` a
+ * slow dictionary array beyond 100 000 elements.
+ */
+function emptySlots(n: number): (string | undefined)[] {
+  if (n <= 65536) {
+    const a = new Array<string | undefined>(n);
+    for (let i = 0; i < n; i++) a[i] = undefined;
+    return a;
+  }
+  const a: (string | undefined)[] = [];
+  for (let i = 0; i < n; i++) a.push(undefined);
+  return a;
+}
+
+/**
+ * The keys one pass emitted: an open-addressing string set in one preallocated array, cleared
+ * between passes without reallocating, so walking a big slice leaves no garbage tables behind
+ * (a JS Set regrown for every pass would, in V8's large-object space, until the next full GC).
+ */
+class PassKeys {
+  private slots: (string | undefined)[];
+  private mask: number;
+  private size = 0;
+
+  constructor(capacity: number) {
+    this.slots = emptySlots(capacity);
+    this.mask = capacity - 1;
+  }
+
+  /** Whether `key` was added since the last clear. */
+  has(key: string): boolean {
+    if (this.size === 0) return false;
+    for (let i = keyHash(key) & this.mask;; i = (i + 1) & this.mask) {
+      const k = this.slots[i];
+      if (k === undefined) return false;
+      if (k === key) return true;
+    }
+  }
+
+  /** Adds a key that is not in the set. */
+  add(key: string): void {
+    if (2 * (this.size + 1) > this.slots.length) this.grow();
+    let i = keyHash(key) & this.mask;
+    while (this.slots[i] !== undefined) i = (i + 1) & this.mask;
+    this.slots[i] = key;
+    this.size++;
+  }
+
+  /** Forgets every key, keeping the storage (a loop: Array#fill reallocates it in V8). */
+  clear(): void {
+    if (this.size === 0) return;
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) slots[i] = undefined;
+    this.size = 0;
+  }
+
+  /** Doubles the storage (only when the passes are unbalanced). */
+  private grow(): void {
+    const old = this.slots;
+    this.slots = emptySlots(old.length * 2);
+    this.mask = this.slots.length - 1;
+    this.size = 0;
+    for (const k of old) if (k !== undefined) this.add(k);
+  }
+}
+
+/** Per-slice walk state; `done` once every key of the cut was emitted. */
 interface SliceWalk {
-  settled: Set<string> | null;
+  /** Number of passes over the slice (from its size at the cut). */
+  passes: number;
+  /** The pass being walked (0 before the walk reaches the slice): earlier passes are settled. */
+  pass: number;
+  /** Keys of the current and later passes the hook settled (emitted, or created after the cut). */
+  hooked: Set<string>;
+  /** True once the slice is finished (its hook does nothing). */
+  done: boolean;
 }
 
 /** Thrown out of a walk that was cancelled. */
@@ -96,6 +202,16 @@ export class ShardSnapshot {
   /** Keys with a TTL per database at the cut. */
   readonly expiresAtCut: number[];
   private readonly walks: SliceWalk[];
+  /** Keys the walk emitted in the current pass of the slice being walked (`walking`). */
+  private readonly walked: PassKeys;
+  /** Database whose slice is being walked, or -1. */
+  private walking = -1;
+  /** snapshotOptions.passKeys when the walk was created. */
+  private readonly passKeys: number;
+  /** The record handed to the sink, refilled for every key. */
+  private readonly entry: RdbWritableEntry = { key: "", value: { type: "string", value: "" } };
+  /** The value record of string keys, refilled for every string. */
+  private readonly stringValue = { type: "string" as const, value: "" };
   private hook: PreWriteHook | null = null;
   private cancelled = false;
 
@@ -109,7 +225,11 @@ export class ShardSnapshot {
     private readonly sliceMs = snapshotOptions.sliceMs,
     private readonly forgetWalked = false,
   ) {
-    this.walks = shard.dbs.map(() => ({ settled: new Set<string>() }));
+    this.walks = shard.dbs.map(() => ({ passes: 1, pass: 0, hooked: new Set<string>(), done: false }));
+    this.passKeys = snapshotOptions.passKeys;
+    let capacity = 16;
+    while (capacity < 2 * this.passKeys) capacity *= 2;
+    this.walked = new PassKeys(capacity);
     this.keysAtCut = shard.dbs.map(() => 0);
     this.expiresAtCut = shard.dbs.map(() => 0);
   }
@@ -119,14 +239,20 @@ export class ShardSnapshot {
     if (this.hook !== null) throw new Error("snapshot already started");
     const dbs = this.shard.dbs;
     for (let i = 0; i < dbs.length; i++) {
-      this.keysAtCut[i] = dbs[i].data.size;
+      const size = dbs[i].data.size;
+      this.keysAtCut[i] = size;
       this.expiresAtCut[i] = dbs[i].expires.size;
-      if (dbs[i].data.size === 0) this.walks[i].settled = null;
+      const w = this.walks[i];
+      w.passes = Math.min(MAX_PASSES, Math.max(1, Math.ceil(size / this.passKeys)));
+      w.done = size === 0;
     }
     this.hook = (slice, key) => {
-      const settled = this.walks[slice.dbIndex].settled;
-      if (settled === null || settled.has(key)) return;
-      settled.add(key);
+      const w = this.walks[slice.dbIndex];
+      if (w.done) return;
+      const pass = passOf(key, w.passes);
+      if (pass < w.pass || w.hooked.has(key)) return;
+      if (pass === w.pass && slice.dbIndex === this.walking && this.walked.has(key)) return;
+      w.hooked.add(key);
       const v = slice.data.get(key);
       if (v !== undefined) this.emit(slice, key, v);
     };
@@ -139,30 +265,41 @@ export class ShardSnapshot {
    */
   async walkDb(db: number): Promise<void> {
     if (this.hook === null) throw new Error("snapshot not started");
-    const walk = this.walks[db];
-    if (walk.settled === null) return;
+    const w = this.walks[db];
+    if (w.done) return;
     const slice = this.shard.dbs[db];
-    const it = slice.data.entries();
+    this.walked.clear();
+    this.walking = db;
+    let it = slice.data.keys();
     for (;;) {
       if (this.cancelled) throw new SnapshotCancelled();
-      const settled = walk.settled!;
       const deadline = performance.now() + this.sliceMs;
-      let finished = false;
       for (let n = 1;; n++) {
         const r = it.next();
         if (r.done) {
-          finished = true;
+          // End of a pass: its keys are all settled; forget them and start the next pass.
+          const finished = w.pass;
+          this.walked.clear();
+          for (const k of w.hooked) if (passOf(k, w.passes) === finished) w.hooked.delete(k);
+          w.pass++;
+          if (w.pass === w.passes) {
+            w.done = true;
+            w.hooked.clear();
+            this.walking = -1;
+            return;
+          }
+          it = slice.data.keys();
           break;
         }
-        const [key, v] = r.value;
-        if (settled.has(key)) continue;
-        if (!this.forgetWalked) settled.add(key);
-        this.emit(slice, key, v);
+        const key = r.value;
+        if (passOf(key, w.passes) !== w.pass || w.hooked.has(key)) continue;
+        if (!this.forgetWalked) {
+          // A key deleted and re-created after the walk emitted it comes round again in Map order.
+          if (this.walked.has(key)) continue;
+          this.walked.add(key);
+        }
+        this.emit(slice, key, slice.data.get(key)!);
         if ((n & 31) === 0 && performance.now() >= deadline) break;
-      }
-      if (finished) {
-        walk.settled = null;
-        return;
       }
       const wait = this.sink.backpressure();
       if (wait) {
@@ -200,11 +337,30 @@ export class ShardSnapshot {
       const i = hooks.indexOf(this.hook);
       if (i >= 0) hooks.splice(i, 1);
     }
-    for (const w of this.walks) w.settled = null;
+    for (const w of this.walks) {
+      w.done = true;
+      w.hooked.clear();
+    }
+    this.walked.clear();
+    this.walking = -1;
   }
 
+  /**
+   * Emits the record of `key`. The record objects are reused from key to key (the sink consumes
+   * each before `write` returns), which keeps a walk of a million strings from allocating two
+   * million short-lived objects.
+   */
   private emit(slice: DbSlice, key: string, v: Value): void {
-    this.sink.write(slice.dbIndex, entryOf(slice, key, v));
+    const e = this.entry;
+    e.key = key;
+    e.expireAtMs = slice.expires.size === 0 ? undefined : slice.expires.get(key);
+    if (typeof v === "string") {
+      this.stringValue.value = v;
+      e.value = this.stringValue;
+    } else {
+      e.value = toRdbValue(v);
+    }
+    this.sink.write(slice.dbIndex, e);
     this.entries++;
   }
 }
@@ -253,7 +409,11 @@ export function startShardSnapshot(
 /** The AUX header of our snapshots. */
 function header(): { redisVer: string; ctimeSec: number; usedMem: number } {
   const m = Deno.memoryUsage();
-  return { redisVer: REDIS_COMPAT_VERSION, ctimeSec: Math.floor(Date.now() / 1000), usedMem: m.heapUsed + m.external };
+  return {
+    redisVer: snapshotOptions.redisVer(),
+    ctimeSec: Math.floor(Date.now() / 1000),
+    usedMem: m.heapUsed + m.external,
+  };
 }
 
 function writeAllSync(file: Deno.FsFile, chunk: Uint8Array): void {
@@ -342,8 +502,8 @@ export function saveFileSync(server: Server, path: string, version: RdbWriteVers
 }
 
 /** Bytes queued for the file before the walk pauses, and the level at which it resumes. */
-const QUEUE_HIGH = 8 * 1024 * 1024;
-const QUEUE_LOW = 2 * 1024 * 1024;
+const QUEUE_HIGH = 4 * 1024 * 1024;
+const QUEUE_LOW = 1024 * 1024;
 
 /** Asynchronous, ordered file writer with back-pressure (the sink of a background save). */
 class FileChunkQueue {
@@ -533,6 +693,8 @@ export class PersistenceError extends Error {
 
 /** Reply when a background save is already running. */
 export const BGSAVE_IN_PROGRESS = "ERR Background save already in progress";
+/** Redis's bare `-ERR` reply of a failed SAVE (the leading `-` keeps the writer from adding text). */
+export const SAVE_FAILED = "-ERR";
 /** Reply when saving is asked for but no dbfilename is configured. */
 export const NO_SNAPSHOT_FILE = "ERR no snapshot file configured: set dbfilename (--dbfilename or CONFIG SET)";
 
@@ -588,7 +750,7 @@ export class Persistence {
       keys = saveFileSync(this.server, path, snapshotOptions.rdbVersion);
     } catch (e) {
       log.error(`failed saving the DB to ${path}: ${(e as Error).message}`);
-      throw new PersistenceError("ERR");
+      throw new PersistenceError(SAVE_FAILED);
     }
     this.server.dirtyAtLastSave = dirty;
     this.server.lastSave = Math.floor(Date.now() / 1000);

@@ -1,0 +1,433 @@
+/**
+ * RDB benchmark: damselfly against redis-server on the same data in the same run.
+ *
+ * Fills damselfly with N keys of mixed types (60% 100-byte strings, a tenth of them with a TTL;
+ * 10% each of 5-field hashes, 5-item lists, 5-member sets (half integer sets); 8% 5-member sorted
+ * sets; 2% 3-entry streams), then measures:
+ * - damselfly SAVE time (the SAVE round trip) and BGSAVE time;
+ * - damselfly's peak extra memory during BGSAVE (PSS sampled every 10 ms minus the value before),
+ *   also as a share of the dataset (damselfly's PSS growth from the fill);
+ * - redis-server's load time of damselfly's file (its "DB loaded from disk" log line), then its
+ *   SAVE time, its BGSAVE time and peak extra PSS (the forked child included) and
+ *   rdb_last_cow_size;
+ * - damselfly's load time of redis-server's file and of its own ("DB loaded in" log line);
+ * and prints the ratios (damselfly / redis-server time, so lower is better; load speed is the
+ * inverse: target ≥ 0.5× Redis's, i.e. a time ratio ≤ 2).
+ *
+ * Usage: scripts/bench-rdb [--keys N] [--shards N]
+ */
+import { Buffer } from "node:buffer";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const argv = Deno.args;
+function argValue(name: string, def: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
+}
+const KEYS = Number(argValue("keys", "1000000"));
+const SHARDS = Number(argValue("shards", "2"));
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return p;
+}
+
+/** A minimal pipelining RESP client (replies as text; arrays flattened). */
+class Conn {
+  private buf = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  private closed = false;
+  private constructor(private readonly conn: Deno.Conn) {
+    void this.pump();
+  }
+  static async open(port: number): Promise<Conn> {
+    for (let i = 0;; i++) {
+      try {
+        return new Conn(await Deno.connect({ hostname: "127.0.0.1", port }));
+      } catch (e) {
+        if (i > 600) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+  private async pump(): Promise<void> {
+    const chunk = new Uint8Array(256 * 1024);
+    try {
+      for (;;) {
+        const n = await this.conn.read(chunk);
+        if (n === null) break;
+        this.buf = this.buf.length === 0
+          ? Buffer.from(chunk.subarray(0, n))
+          : Buffer.concat([this.buf, chunk.subarray(0, n)]);
+        const w = this.waiters;
+        this.waiters = [];
+        for (const f of w) f();
+      }
+    } catch {
+      // closed
+    }
+    this.closed = true;
+    for (const f of this.waiters) f();
+  }
+  async write(data: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < data.length) off += await this.conn.write(data.subarray(off));
+  }
+  async read(): Promise<string> {
+    for (;;) {
+      const r = parse(this.buf, 0);
+      if (r !== null) {
+        this.buf = this.buf.subarray(r[1]);
+        return r[0];
+      }
+      if (this.closed) throw new Error("connection closed");
+      await new Promise<void>((res) => this.waiters.push(res));
+    }
+  }
+  async call(...args: string[]): Promise<string> {
+    await this.write(encode([args]));
+    return await this.read();
+  }
+  close(): void {
+    try {
+      this.conn.close();
+    } catch {
+      // closed
+    }
+  }
+}
+
+function encode(cmds: string[][]): Uint8Array {
+  let s = "";
+  for (const args of cmds) {
+    s += `*${args.length}\r\n`;
+    for (const a of args) s += `$${Buffer.byteLength(a, "latin1")}\r\n${a}\r\n`;
+  }
+  return Buffer.from(s, "latin1");
+}
+
+function parse(buf: Buffer, pos: number): [string, number] | null {
+  const nl = buf.indexOf("\r\n", pos, "latin1");
+  if (nl < 0) return null;
+  const type = String.fromCharCode(buf[pos]);
+  const line = buf.toString("latin1", pos + 1, nl);
+  if (type === "$") {
+    const len = Number(line);
+    if (len < 0) return ["", nl + 2];
+    if (buf.length < nl + 2 + len + 2) return null;
+    return [buf.toString("latin1", nl + 2, nl + 2 + len), nl + 4 + len];
+  }
+  if (type === "*") {
+    let p = nl + 2;
+    const parts: string[] = [];
+    for (let i = 0; i < Number(line); i++) {
+      const r = parse(buf, p);
+      if (r === null) return null;
+      parts.push(r[0]);
+      p = r[1];
+    }
+    return [parts.join(" "), p];
+  }
+  return [type === "-" ? `ERR:${line}` : line, nl + 2];
+}
+
+interface Proc {
+  port: number;
+  pid: number;
+  child: Deno.ChildProcess;
+  /** Log text so far (damselfly's stderr, redis-server's logfile). */
+  logs(): Promise<string>;
+}
+
+async function waitPing(port: number, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const c = await Conn.open(port);
+      try {
+        if ((await c.call("PING")) === "PONG") return;
+      } finally {
+        c.close();
+      }
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`server on ${port} did not answer PING`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startDamselfly(dir: string, dbfilename: string): Promise<Proc> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--v8-flags=--max-old-space-size=8192",
+      `${ROOT}main.ts`,
+      `--port=${port}`,
+      "--bind=127.0.0.1",
+      `--num_shards=${SHARDS}`,
+      `--dir=${dir}`,
+      `--dbfilename=${dbfilename}`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  (async () => {
+    for await (const chunk of child.stderr) text += decoder.decode(chunk);
+  })();
+  await waitPing(port);
+  return { port, pid: child.pid, child, logs: () => Promise.resolve(text) };
+}
+
+async function startRedis(dir: string, dbfilename: string): Promise<Proc> {
+  const port = freePort();
+  const logfile = `${dir}/redis-${port}.log`;
+  const child = new Deno.Command("redis-server", {
+    args: [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--dbfilename",
+      dbfilename,
+      "--logfile",
+      logfile,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitPing(port);
+  return { port, pid: child.pid, child, logs: () => Deno.readTextFile(logfile).catch(() => "") };
+}
+
+async function stop(p: Proc): Promise<void> {
+  try {
+    p.child.kill("SIGKILL");
+  } catch {
+    // gone
+  }
+  await p.child.status;
+}
+
+/** PSS (bytes) of a process and its children. */
+function pss(pid: number): number {
+  let total = 0;
+  const visit = (p: number) => {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${p}/smaps_rollup`));
+      if (m) total += Number(m[1]) * 1024;
+      for (const t of Deno.readDirSync(`/proc/${p}/task`)) {
+        const kids = Deno.readTextFileSync(`/proc/${p}/task/${t.name}/children`).trim();
+        for (const k of kids ? kids.split(" ") : []) visit(Number(k));
+      }
+    } catch {
+      // the process (or a child) ended meanwhile
+    }
+  };
+  visit(pid);
+  return total;
+}
+
+function value(n: number, len: number): string {
+  const s = `v${n}:`;
+  return s + "x".repeat(Math.max(0, len - s.length));
+}
+
+/** The fill commands for keys [from, to). */
+function fillCommands(from: number, to: number): string[][] {
+  const cmds: string[][] = [];
+  for (let i = from; i < to; i++) {
+    const kind = i % 50;
+    if (kind < 30) {
+      const args = ["SET", `str:${i}`, value(i, 100)];
+      if (kind % 10 === 0) args.push("PX", "3600000");
+      cmds.push(args);
+    } else if (kind < 35) {
+      const a = ["HSET", `hash:${i}`];
+      for (let f = 0; f < 5; f++) a.push(`field${f}`, value(i + f, 20));
+      cmds.push(a);
+    } else if (kind < 40) {
+      const a = ["RPUSH", `list:${i}`];
+      for (let f = 0; f < 5; f++) a.push(value(i + f, 20));
+      cmds.push(a);
+    } else if (kind < 45) {
+      const a = ["SADD", `set:${i}`];
+      for (let f = 0; f < 5; f++) a.push(kind % 2 === 0 ? String(i * 10 + f) : `member:${i}:${f}`);
+      cmds.push(a);
+    } else if (kind < 49) {
+      const a = ["ZADD", `zset:${i}`];
+      for (let f = 0; f < 5; f++) a.push(String(f * 1.5), `m:${i}:${f}`);
+      cmds.push(a);
+    } else {
+      for (let e = 1; e <= 3; e++) cmds.push(["XADD", `stream:${i}`, `${e}-1`, "f", value(i + e, 20)]);
+    }
+  }
+  return cmds;
+}
+
+async function fill(port: number): Promise<void> {
+  const c = await Conn.open(port);
+  try {
+    const BATCH = 5000;
+    for (let i = 0; i < KEYS; i += BATCH) {
+      const cmds = fillCommands(i, Math.min(KEYS, i + BATCH));
+      await c.write(encode(cmds));
+      for (let j = 0; j < cmds.length; j++) {
+        const r = await c.read();
+        if (r.startsWith("ERR:")) throw new Error(r);
+      }
+    }
+  } finally {
+    c.close();
+  }
+}
+
+async function infoField(port: number, section: string, field: string): Promise<string> {
+  const c = await Conn.open(port);
+  try {
+    const m = new RegExp(`^${field}:(.*)$`, "m").exec(await c.call("INFO", section));
+    return m ? m[1].trim() : "";
+  } finally {
+    c.close();
+  }
+}
+
+async function timed(port: number, ...cmd: string[]): Promise<number> {
+  const c = await Conn.open(port);
+  try {
+    const t = performance.now();
+    const r = await c.call(...cmd);
+    if (r.startsWith("ERR:")) throw new Error(`${cmd.join(" ")}: ${r}`);
+    return (performance.now() - t) / 1000;
+  } finally {
+    c.close();
+  }
+}
+
+/** Runs BGSAVE, sampling PSS every 10 ms; returns [seconds, peak extra bytes]. */
+async function bgsave(p: Proc): Promise<[number, number]> {
+  const before = pss(p.pid);
+  let peak = before;
+  const t = performance.now();
+  const c = await Conn.open(p.port);
+  try {
+    const r = await c.call("BGSAVE");
+    if (!r.startsWith("Background saving started")) throw new Error(`BGSAVE: ${r}`);
+    for (;;) {
+      peak = Math.max(peak, pss(p.pid));
+      const m = /rdb_bgsave_in_progress:(\d)/.exec(await c.call("INFO", "persistence"));
+      if (m && m[1] === "0") break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    c.close();
+  }
+  return [(performance.now() - t) / 1000, peak - before];
+}
+
+/** Load time (s) from the log line of a finished load. */
+async function loadSeconds(p: Proc, re: RegExp): Promise<number> {
+  const m = re.exec(await p.logs());
+  if (!m) throw new Error(`no load time in the logs:\n${(await p.logs()).slice(-2000)}`);
+  return Number(m[1]);
+}
+
+const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+const sec = (s: number) => `${s.toFixed(3)} s`;
+
+async function main(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "bench-rdb-" });
+  try {
+    console.log(`# RDB benchmark: ${KEYS} keys of mixed types, damselfly with ${SHARDS} shards`);
+    const d = await startDamselfly(dir, "damselfly.rdb");
+    const empty = pss(d.pid);
+    let t = performance.now();
+    await fill(d.port);
+    console.log(`fill: ${sec((performance.now() - t) / 1000)}`);
+    const dbsize = await timed(d.port, "DBSIZE").then(async () => {
+      const c = await Conn.open(d.port);
+      try {
+        return Number(await c.call("DBSIZE"));
+      } finally {
+        c.close();
+      }
+    });
+    const dataset = pss(d.pid) - empty;
+    console.log(`damselfly: ${dbsize} keys, dataset ${mb(dataset)} (PSS growth from the fill)`);
+    const [dBgTime, dBgExtra] = await bgsave(d);
+    const dSave = await timed(d.port, "SAVE");
+    const fileSize = (await Deno.stat(`${dir}/damselfly.rdb`)).size;
+    console.log(
+      `damselfly: SAVE ${sec(dSave)}, BGSAVE ${sec(dBgTime)}, BGSAVE peak extra ${mb(dBgExtra)} (${
+        (100 * dBgExtra / dataset).toFixed(1)
+      }% of the dataset), file ${mb(fileSize)}`,
+    );
+    await stop(d);
+
+    // redis-server loads damselfly's file (a copy: its SAVE replaces it): the same data.
+    await Deno.copyFile(`${dir}/damselfly.rdb`, `${dir}/redis.rdb`);
+    t = performance.now();
+    const r = await startRedis(dir, "redis.rdb");
+    const rLoadWall = (performance.now() - t) / 1000;
+    const rLoad = await loadSeconds(r, /DB loaded from disk: ([\d.]+) seconds/);
+    const rKeys = Number((/keys=(\d+)/.exec(await infoField(r.port, "keyspace", "db0")) ?? [])[1]);
+    const rDataset = Number(await infoField(r.port, "memory", "used_memory"));
+    const rSave = await timed(r.port, "SAVE");
+    const [rBgTime, rBgExtra] = await bgsave(r);
+    const rCow = Number(await infoField(r.port, "persistence", "rdb_last_cow_size"));
+    console.log(
+      `redis-server: loaded ${rKeys} keys in ${sec(rLoad)} (start-up ${sec(rLoadWall)}), used_memory ${
+        mb(rDataset)
+      }; SAVE ${sec(rSave)}, BGSAVE ${sec(rBgTime)}, BGSAVE peak extra PSS ${mb(rBgExtra)}, rdb_last_cow_size ${
+        mb(rCow)
+      }`,
+    );
+    await stop(r);
+
+    // damselfly loads redis-server's file and its own.
+    t = performance.now();
+    const d2 = await startDamselfly(dir, "redis.rdb");
+    const dLoadWall = (performance.now() - t) / 1000;
+    const dLoad = await loadSeconds(d2, /DB loaded in ([\d.]+) seconds/);
+    await stop(d2);
+    const d3 = await startDamselfly(dir, "damselfly.rdb");
+    const dLoadOwn = await loadSeconds(d3, /DB loaded in ([\d.]+) seconds/);
+    await stop(d3);
+    console.log(
+      `damselfly: loaded redis-server's file in ${sec(dLoad)} (start-up ${sec(dLoadWall)}), its own in ${
+        sec(dLoadOwn)
+      }`,
+    );
+
+    console.log("\n| metric | damselfly | redis-server | ratio |");
+    console.log("|---|---|---|---|");
+    console.log(`| SAVE | ${sec(dSave)} | ${sec(rSave)} | ${(dSave / rSave).toFixed(2)}× the time |`);
+    console.log(`| BGSAVE | ${sec(dBgTime)} | ${sec(rBgTime)} | ${(dBgTime / rBgTime).toFixed(2)}× the time |`);
+    console.log(
+      `| load (same data) | ${sec(dLoad)} | ${sec(rLoad)} | ${
+        (rLoad / dLoad).toFixed(2)
+      }× Redis's speed (target ≥ 0.5) |`,
+    );
+    console.log(
+      `| BGSAVE peak extra memory | ${mb(dBgExtra)} (${(100 * dBgExtra / dataset).toFixed(1)}% of ${mb(dataset)}) | ${
+        mb(rBgExtra)
+      } PSS, COW ${mb(rCow)} | target ≤ 10% |`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+await main();
