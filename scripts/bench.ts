@@ -133,27 +133,26 @@ async function flush(port: number): Promise<void> {
   await new Deno.Command("redis-cli", { args: ["-p", String(port), "flushall"], stdout: "null" }).output();
 }
 
-/** Loads `n` distinct keys with 100-byte values through one pipelined connection. */
-async function loadKeys(port: number, n: number): Promise<void> {
+/** Sends `n` commands built by `make(i)` through one pipelined connection and drains the replies. */
+async function pipeline(port: number, n: number, make: (i: number) => string[]): Promise<void> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const value = "v".repeat(90);
-  const batch = 1000;
   const reader = (async () => {
-    // Drain replies: n "+OK\r\n" lines (5 bytes each).
-    let need = n * 5;
+    // Every reply here is one short line (+OK or :n); count CRLFs.
+    let lines = 0;
     const buf = new Uint8Array(1 << 16);
-    while (need > 0) {
+    while (lines < n) {
       const r = await conn.read(buf);
       if (r === null) throw new Error("connection closed while loading");
-      need -= r;
+      for (let i = 0; i < r; i++) if (buf[i] === 10) lines++;
     }
   })();
+  const batch = 1000;
   for (let i = 0; i < n; i += batch) {
     let s = "";
     for (let j = i; j < Math.min(n, i + batch); j++) {
-      const key = `key:${String(j).padStart(12, "0")}`;
-      const val = value + String(j).padStart(10, "0");
-      s += `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${val.length}\r\n${val}\r\n`;
+      const args = make(j);
+      s += `*${args.length}\r\n`;
+      for (const a of args) s += `$${a.length}\r\n${a}\r\n`;
     }
     const bytes = Buffer.from(s, "latin1");
     let off = 0;
@@ -197,31 +196,52 @@ try {
       console.log(line);
     }
   }
-  if (!SKIP_MEMORY) {
-    const mem: Record<string, number> = {};
-    for (const t of [damselfly, redis]) {
-      await flush(t.port);
-      await new Promise((r) => setTimeout(r, 500));
-      const before = rssBytes(t.pid);
-      await loadKeys(t.port, KEYS);
-      await new Promise((r) => setTimeout(r, 1000));
-      const after = rssBytes(t.pid);
-      mem[t.name] = (after - before) / KEYS;
+} finally {
+  await stop(damselfly);
+  await stop(redis);
+}
+
+if (!SKIP_MEMORY) {
+  console.log("");
+  console.log(
+    `| memory (${fmt(KEYS)} elements, each in fresh servers) | damselfly B/element | redis B/element | ratio |`,
+  );
+  console.log("|---|---|---|---|");
+  const value = "v".repeat(90);
+  const cases: [string, (i: number) => string[]][] = [
+    [
+      "strings: SET key:i <100-byte value>",
+      (i) => ["SET", `key:${String(i).padStart(12, "0")}`, value + String(i).padStart(10, "0")],
+    ],
+    ["hash: HSET bighash field:i value:i", (i) => ["HSET", "bighash", `field:${i}`, `value:${i}`]],
+    ["set: SADD bigset member:i", (i) => ["SADD", "bigset", `member:${i}`]],
+    ["sorted set: ZADD bigzset i member:i", (i) => ["ZADD", "bigzset", String(i), `member:${i}`]],
+  ];
+  for (const [label, make] of cases) {
+    const per: Record<string, number> = {};
+    for (const start of [startDamselfly, startRedis]) {
+      const t = await start();
+      try {
+        await new Promise((r) => setTimeout(r, 500));
+        const before = rssBytes(t.pid);
+        await pipeline(t.port, KEYS, make);
+        await new Promise((r) => setTimeout(r, 2000));
+        per[t.name] = (rssBytes(t.pid) - before) / KEYS;
+      } finally {
+        await stop(t);
+      }
     }
-    console.log("");
-    console.log(`| memory (${fmt(KEYS)} keys, 100-byte values) | damselfly B/key | redis B/key | ratio |`);
-    console.log("|---|---|---|---|");
     console.log(
-      `| RSS growth | ${fmt(mem.damselfly, 1)} | ${fmt(mem.redis, 1)} | ${(mem.damselfly / mem.redis).toFixed(2)} |`,
+      `| ${label} | ${fmt(per.damselfly, 1)} | ${fmt(per.redis, 1)} | ${(per.damselfly / per.redis).toFixed(2)} |`,
     );
   }
-} finally {
-  for (const t of [damselfly, redis]) {
-    try {
-      t.child.kill("SIGKILL");
-    } catch {
-      // gone
-    }
-    await t.child.status;
+}
+
+async function stop(t: Target): Promise<void> {
+  try {
+    t.child.kill("SIGKILL");
+  } catch {
+    // gone
   }
+  await t.child.status;
 }
