@@ -17,6 +17,7 @@ import { globMatch } from "../util/glob.ts";
 import { command, type CommandSpec } from "./types.ts";
 import { ERR, lookupRead, parseI64, parseScanCursor } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
+import { fullGc } from "../observability/gc.ts";
 
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
@@ -903,7 +904,10 @@ export const keyCommands: CommandSpec[] = [
         "server",
         "Asks the allocator to release memory.",
         "4.0.0",
-        (c) => c.w.simple("OK"),
+        (c) => {
+          fullGc();
+          c.w.simple("OK");
+        },
       ),
       command(
         "memory|help",
