@@ -185,17 +185,19 @@ export class RdbLoader {
       this.stats.keysExpired++;
       return;
     }
-    const slice = this.server.store.slice(e.db, e.key);
-    if (!this.opts.allowDuplicates && slice.data.has(e.key)) {
-      throw new RdbError(`duplicate key in database ${e.db}`, this.reader.offset, e.key);
-    }
     let value;
     try {
       value = fromRdbValue(e.value, this.limits, this.stats.version);
     } catch (err) {
       throw new RdbError((err as Error).message, this.reader.offset, e.key);
     }
+    const slice = this.server.store.slice(e.db, e.key);
+    const before = slice.data.size;
     slice.set(e.key, value, e.expireAtMs);
+    // A key that did not add an entry was there already (the load fails unless merging).
+    if (slice.data.size === before && !this.opts.allowDuplicates) {
+      throw new RdbError(`duplicate key in database ${e.db}`, this.reader.offset, e.key);
+    }
     this.stats.keysLoaded++;
   }
 }

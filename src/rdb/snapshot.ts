@@ -15,11 +15,13 @@
  *   settled; a key absent at hook time was created after the cut and is marked settled too. The
  *   walk goes over each DbSlice in Map order (which also visits keys added later) and emits only
  *   keys it has not settled, settling them.
- * - Bounded state: the keys of a slice are split into passes by a hash of the key (about 64 K keys
- *   per pass), and the walk goes over the slice once per pass, emitting only that pass's keys. A
- *   key of an earlier pass is settled by definition, so the walk remembers only the keys it
- *   emitted in the current pass, plus the keys the hook settled (the writes since the cut). A
- *   finished slice's hook does nothing and holds no memory.
+ * - Bounded state: the keys of a slice are split into passes by a hash of the key (at most
+ *   `passKeys`, 128 K, per pass), and the walk goes over the slice once per pass, emitting only
+ *   that pass's keys. A key of an earlier pass is settled by definition, so the walk remembers
+ *   only the keys it emitted in the current pass (in a table allocated once at the cut), plus the
+ *   keys the hook settled (the writes since the cut). A finished slice's hook does nothing.
+ * - The walk yields between slices: to the sink's back-pressure promise when it has one (a file
+ *   sink returns its in-flight write, so the walk resumes on I/O completion), else to a timer.
  * - A walk that may emit a key twice (`forgetWalked`: a replication stream, whose receiver
  *   overwrites keys) does not even remember the current pass's keys; a key written after the walk
  *   emitted it in the current pass is emitted once more by the hook, with the same value
@@ -57,7 +59,7 @@ export const snapshotOptions: {
    * family installs it (rdb/ does not import commands/).
    */
   redisVer: () => string;
-} = { rdbVersion: 10, sliceMs: 2, passKeys: 32 * 1024, redisVer: () => "" };
+} = { rdbVersion: 10, sliceMs: 2, passKeys: 128 * 1024, redisVer: () => "" };
 
 // ---------------------------------------------------------------------------------------------
 // The walker
@@ -102,42 +104,40 @@ function keyHash(key: string): number {
   return h >>> 0;
 }
 
-/**
- * An array of `n` empty slots. Up to 65 536 it is allocated once at its final size; above (only
- * when an unbalanced pass makes PassKeys grow) it grows by push, as V8 makes `new Array(n)` a
- * slow dictionary array beyond 100 000 elements.
- */
-function emptySlots(n: number): (string | undefined)[] {
-  if (n <= 65536) {
-    const a = new Array<string | undefined>(n);
-    for (let i = 0; i < n; i++) a[i] = undefined;
-    return a;
-  }
-  const a: (string | undefined)[] = [];
-  for (let i = 0; i < n; i++) a.push(undefined);
+/** Slots per PassKeys segment: V8 allocates `new Array(n)` up to 100 000 elements as a fast array. */
+const SEGMENT_SLOTS = 65536;
+
+/** A fast array of SEGMENT_SLOTS empty slots, allocated once at its final size. */
+function emptySegment(): (string | undefined)[] {
+  const a = new Array<string | undefined>(SEGMENT_SLOTS);
+  for (let i = 0; i < SEGMENT_SLOTS; i++) a[i] = undefined;
   return a;
 }
 
 /**
- * The keys one pass emitted: an open-addressing string set in one preallocated array, cleared
- * between passes without reallocating, so walking a big slice leaves no garbage tables behind
- * (a JS Set regrown for every pass would, in V8's large-object space, until the next full GC).
+ * The keys one pass emitted: an open-addressing string set in preallocated fixed-size segments,
+ * cleared between passes without reallocating, so walking a big slice leaves no garbage tables
+ * behind (a JS Set regrown for every pass would, in V8's large-object space, until the next full
+ * GC).
  */
 class PassKeys {
-  private slots: (string | undefined)[];
-  private mask: number;
+  private segments: (string | undefined)[][] = [];
+  private mask = 0;
   private size = 0;
 
-  constructor(capacity: number) {
-    this.slots = emptySlots(capacity);
-    this.mask = capacity - 1;
+  /** Makes room for about `keys` keys per pass (the table keeps a load factor of at most 1/2). */
+  reserve(keys: number): void {
+    let slots = SEGMENT_SLOTS;
+    while (slots < 2 * keys) slots *= 2;
+    if (slots - 1 > this.mask) this.resize(slots);
   }
 
   /** Whether `key` was added since the last clear. */
   has(key: string): boolean {
     if (this.size === 0) return false;
+    const segs = this.segments;
     for (let i = keyHash(key) & this.mask;; i = (i + 1) & this.mask) {
-      const k = this.slots[i];
+      const k = segs[i >>> 16][i & 0xffff];
       if (k === undefined) return false;
       if (k === key) return true;
     }
@@ -145,28 +145,31 @@ class PassKeys {
 
   /** Adds a key that is not in the set. */
   add(key: string): void {
-    if (2 * (this.size + 1) > this.slots.length) this.grow();
+    if (2 * (this.size + 1) > this.mask + 1) this.resize(Math.max(SEGMENT_SLOTS, 2 * (this.mask + 1)));
+    const segs = this.segments;
     let i = keyHash(key) & this.mask;
-    while (this.slots[i] !== undefined) i = (i + 1) & this.mask;
-    this.slots[i] = key;
+    while (segs[i >>> 16][i & 0xffff] !== undefined) i = (i + 1) & this.mask;
+    segs[i >>> 16][i & 0xffff] = key;
     this.size++;
   }
 
   /** Forgets every key, keeping the storage (a loop: Array#fill reallocates it in V8). */
   clear(): void {
     if (this.size === 0) return;
-    const slots = this.slots;
-    for (let i = 0; i < slots.length; i++) slots[i] = undefined;
+    for (const seg of this.segments) for (let i = 0; i < SEGMENT_SLOTS; i++) seg[i] = undefined;
     this.size = 0;
   }
 
-  /** Doubles the storage (only when the passes are unbalanced). */
-  private grow(): void {
-    const old = this.slots;
-    this.slots = emptySlots(old.length * 2);
-    this.mask = this.slots.length - 1;
+  /** Grows to `slots` (a power of two, at least one segment), re-adding the keys it holds. */
+  private resize(slots: number): void {
+    const old = this.segments;
+    const had = this.size;
+    this.segments = [];
+    for (let n = 0; n < slots; n += SEGMENT_SLOTS) this.segments.push(emptySegment());
+    this.mask = slots - 1;
     this.size = 0;
-    for (const k of old) if (k !== undefined) this.add(k);
+    if (had === 0) return;
+    for (const seg of old) for (const k of seg) if (k !== undefined) this.add(k);
   }
 }
 
@@ -227,9 +230,7 @@ export class ShardSnapshot {
   ) {
     this.walks = shard.dbs.map(() => ({ passes: 1, pass: 0, hooked: new Set<string>(), done: false }));
     this.passKeys = snapshotOptions.passKeys;
-    let capacity = 16;
-    while (capacity < 2 * this.passKeys) capacity *= 2;
-    this.walked = new PassKeys(capacity);
+    this.walked = new PassKeys();
     this.keysAtCut = shard.dbs.map(() => 0);
     this.expiresAtCut = shard.dbs.map(() => 0);
   }
@@ -245,6 +246,7 @@ export class ShardSnapshot {
       const w = this.walks[i];
       w.passes = Math.min(MAX_PASSES, Math.max(1, Math.ceil(size / this.passKeys)));
       w.done = size === 0;
+      if (size > 0 && !this.forgetWalked) this.walked.reserve(Math.ceil(size / w.passes));
     }
     this.hook = (slice, key) => {
       const w = this.walks[slice.dbIndex];
@@ -528,13 +530,21 @@ class FileChunkQueue {
     if (this.pumping === null) this.pumping = this.pump();
   }
 
-  /** Null while the queue is short; else a promise resolved once it drained (rejected on failure). */
+  /**
+   * What the walk waits for between slices: a long queue drains to QUEUE_LOW first; writes in
+   * flight are awaited (a yield through I/O completion, which lets sockets run without a timer's
+   * delay); null when idle. Rejects once a write failed.
+   */
   backpressure(): Promise<void> | null {
     if (this.failure !== null) return Promise.reject(this.failure);
-    if (this.queued < QUEUE_HIGH) return null;
-    return new Promise<void>((resolve) => this.waiters.push(resolve)).then(() => {
-      if (this.failure !== null) throw this.failure;
-    });
+    if (this.queued >= QUEUE_HIGH) {
+      return new Promise<void>((resolve) => this.waiters.push(resolve)).then(() => this.check());
+    }
+    return this.pumping === null ? null : this.pumping.then(() => this.check());
+  }
+
+  private check(): void {
+    if (this.failure !== null) throw this.failure;
   }
 
   /** Waits for every queued chunk, fsyncs and closes the file. */

@@ -14,13 +14,14 @@ import {
   dumpDataset,
   type DumpedKey,
   everyTypeCommands,
+  FAR_EXPIRY,
   fixtureKey,
   likeFixture,
   pseudoRandomBytes,
   runPipelined,
 } from "../helpers/dataset_dump.ts";
 import { entryOf, parseCron, ShardSnapshot, snapshotOptions } from "../../src/rdb/snapshot.ts";
-import type { RdbWritableEntry } from "../../src/rdb/writer.ts";
+import { type RdbWritableEntry, RdbWriter } from "../../src/rdb/writer.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
 
 const FIXTURES = new URL("../../../shared/fixtures/rdb/", import.meta.url).pathname;
@@ -149,6 +150,35 @@ Deno.test("every loadable fixture loads at start-up and equals its JSON and redi
         await Deno.remove(dir, { recursive: true });
       }
     });
+  }
+});
+
+Deno.test("keys already expired at load time are skipped (counted in INFO), like redis-server", async () => {
+  const dir = await tempDir();
+  try {
+    const chunks: Uint8Array[] = [];
+    const w = new RdbWriter((c) => chunks.push(c), { version: 10 });
+    w.writeHeader({ redisVer: "7.0.15" });
+    w.selectDb(0, 3, 2);
+    w.writeEntry({ key: "live", value: { type: "string", value: "v" } });
+    w.writeEntry({ key: "gone", value: { type: "list", items: ["a"] }, expireAtMs: 1000 });
+    w.writeEntry({ key: "future", value: { type: "string", value: "f" }, expireAtMs: FAR_EXPIRY });
+    w.end();
+    await Deno.writeFile(`${dir}/exp.rdb`, new Uint8Array(chunks.flatMap((c) => [...c])));
+    const srv = await startServer(["--dir", dir, "--dbfilename", "exp.rdb"]);
+    const redis = await startRedis(["--dir", dir, "--dbfilename", "exp.rdb"]);
+    try {
+      assert.equal(await info(srv.port, "rdb_last_load_keys_loaded"), "2");
+      assert.equal(await info(srv.port, "rdb_last_load_keys_expired"), "1");
+      assert.match(srv.logs(), /keys loaded: 2, keys expired: 1, empty keys skipped: 0\./);
+      assert.deepStrictEqual(await dumpDataset(srv.port), await dumpDataset(redis.port));
+      assert.equal(await call(srv.port, "EXISTS", "gone"), 0);
+    } finally {
+      await redis.stop();
+      await srv.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
