@@ -5,7 +5,8 @@
  * 10% each of 5-field hashes, 5-item lists, 5-member sets (half integer sets); 8% 5-member sorted
  * sets; 2% 3-entry streams), then measures:
  * - damselfly SAVE time (the SAVE round trip) and BGSAVE time;
- * - damselfly's peak extra memory during BGSAVE (PSS sampled every 10 ms minus the value before),
+ * - damselfly's peak extra memory during BGSAVE (PSS sampled every 10 ms minus the value before,
+ *   both servers' heaps purged first with MEMORY PURGE),
  *   also as a share of the dataset (damselfly's PSS growth from the fill), for the first BGSAVE
  *   and for a second one: the first also pays for V8 flattening the 13-32 byte values the RESP
  *   parser built as cons strings (a one-time cost of reading them, which GET pays as well);
@@ -318,8 +319,9 @@ async function timed(port: number, ...cmd: string[]): Promise<number> {
   }
 }
 
-/** Runs BGSAVE, sampling PSS every 10 ms; returns [seconds, peak extra bytes]. */
+/** Runs BGSAVE after MEMORY PURGE, sampling PSS every 10 ms; returns [seconds, peak extra bytes]. */
 async function bgsave(p: Proc): Promise<[number, number]> {
+  await timed(p.port, "MEMORY", "PURGE");
   const before = pss(p.pid);
   let peak = before;
   const t = performance.now();
@@ -367,6 +369,7 @@ async function main(): Promise<void> {
         c.close();
       }
     });
+    await timed(d.port, "MEMORY", "PURGE");
     const dataset = pss(d.pid) - empty;
     console.log(`damselfly: ${dbsize} keys, dataset ${mb(dataset)} (PSS growth from the fill)`);
     const [dBgTime, dBgExtra] = await bgsave(d);
