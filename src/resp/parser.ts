@@ -219,7 +219,7 @@ export class RespParser {
       const len = this.bulkLen;
       if (this.end - this.start < len + 2) return this.needMore();
       args.push(
-        len <= 32 ? shortLatin1(this.buf, this.start, len) : latin1Slice(this.buf, this.start, this.start + len),
+        len <= 12 ? shortLatin1(this.buf, this.start, len) : latin1Slice(this.buf, this.start, this.start + len),
       );
       this.start += len + 2;
       this.consumed += len + 2;
@@ -260,21 +260,65 @@ export class RespParser {
 }
 
 /**
- * Decodes a short latin1 slice by hand: eight bytes per String.fromCharCode call is cheaper
- * than the native slice call for small strings (keys, small values).
+ * Decodes a short latin1 slice with one String.fromCharCode call (cheaper than the native
+ * slice call). One call yields a flat string: pieced-together (cons) strings would cost
+ * memory per stored key and a flattening copy on every hash lookup.
  */
-function shortLatin1(b: Uint8Array, start: number, len: number): string {
+function shortLatin1(b: Uint8Array, i: number, len: number): string {
   const fc = String.fromCharCode;
-  const end = start + len;
-  let i = start;
-  let s = "";
-  for (; i + 8 <= end; i += 8) s += fc(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]);
-  if (i + 4 <= end) {
-    s += fc(b[i], b[i + 1], b[i + 2], b[i + 3]);
-    i += 4;
+  switch (len) {
+    case 0:
+      return "";
+    case 1:
+      return fc(b[i]);
+    case 2:
+      return fc(b[i], b[i + 1]);
+    case 3:
+      return fc(b[i], b[i + 1], b[i + 2]);
+    case 4:
+      return fc(b[i], b[i + 1], b[i + 2], b[i + 3]);
+    case 5:
+      return fc(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4]);
+    case 6:
+      return fc(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5]);
+    case 7:
+      return fc(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6]);
+    case 8:
+      return fc(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]);
+    case 9:
+      return fc(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7], b[i + 8]);
+    case 10:
+      return fc(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7], b[i + 8], b[i + 9]);
+    case 11:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+      );
+    default:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+      );
   }
-  for (; i < end; i++) s += fc(b[i]);
-  return s;
 }
 
 function isHex(c: string): boolean {

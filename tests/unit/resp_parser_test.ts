@@ -138,3 +138,11 @@ Deno.test("a million small arguments parse in bounded time", () => {
   assert.equal(cmd.length, n);
   assert.ok(performance.now() - start < 10_000);
 });
+
+Deno.test("arguments of every length from 0 to 80 bytes decode exactly", () => {
+  for (let len = 0; len <= 80; len++) {
+    const arg = Array.from({ length: len }, (_, i) => String.fromCharCode((i * 37 + len) & 0xff)).join("");
+    const frame = Buffer.from(`*2\r\n$4\r\nECHO\r\n$${len}\r\n${arg}\r\n`, "latin1");
+    assert.deepEqual(feedAll(parser(), frame), [["ECHO", arg]], `length ${len}`);
+  }
+});
