@@ -19,7 +19,7 @@ export function lzfDecompress(src: Uint8Array, start: number, end: number, outLe
       const run = ctrl + 1;
       if (ip + run > end) throw new ContainerError("LZF literal run past the end of the input");
       if (op + run > outLen) throw new ContainerError("LZF output larger than the declared length");
-      out.set(src.subarray(ip, ip + run), op);
+      for (let k = 0; k < run; k++) out[op + k] = src[ip + k];
       ip += run;
       op += run;
       continue;
