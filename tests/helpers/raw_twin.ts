@@ -64,13 +64,17 @@ export class RawClient {
     return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
   }
 
-  /** Sends a command and returns its raw reply (deadline 10 s). */
-  async call(...args: Arg[]): Promise<string> {
+  /** Sends a command without waiting for its reply. */
+  async send(...args: Arg[]): Promise<void> {
     let s = `*${args.length}\r\n`;
     for (const a of args) s += `$${Buffer.byteLength(String(a), "latin1")}\r\n${a}\r\n`;
     const bytes = Buffer.from(s, "latin1");
     let off = 0;
     while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
+  }
+
+  /** Reads one reply (deadline 10 s). */
+  async read(): Promise<string> {
     const deadline = Date.now() + 10_000;
     for (;;) {
       const end = replyEnd(this.buf, 0);
@@ -84,6 +88,12 @@ export class RawClient {
       if (n === null) throw new Error("connection closed");
       this.buf += Buffer.from(this.chunk.subarray(0, n)).toString("latin1");
     }
+  }
+
+  /** Sends a command and returns its raw reply. */
+  async call(...args: Arg[]): Promise<string> {
+    await this.send(...args);
+    return await this.read();
   }
 
   /** Closes the connection. */
@@ -120,6 +130,11 @@ export class Twin {
     }
     assert.equal(JSON.stringify(ours), JSON.stringify(theirs), `reply to ${JSON.stringify(cmd)}`);
     return ours;
+  }
+
+  /** Runs a command on both and asserts byte-identical replies; returns the reply. */
+  same(...cmd: Arg[]): Promise<string> {
+    return this.run(cmd);
   }
 
   /** Closes both connections. */
