@@ -19,122 +19,10 @@
  *
  * Usage: scripts/bench-rdb [--keys N] [--shards N]
  */
-import { Buffer } from "node:buffer";
+import { argValue, Conn, encode, freePort, pssTree, ROOT, stopChild, waitPing } from "./bench_lib.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-const argv = Deno.args;
-function argValue(name: string, def: string): string {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
-}
 const KEYS = Number(argValue("keys", "1000000"));
 const SHARDS = Number(argValue("shards", "2"));
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
-
-/** A minimal pipelining RESP client (replies as text; arrays flattened). */
-class Conn {
-  private buf = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
-  private closed = false;
-  private constructor(private readonly conn: Deno.Conn) {
-    void this.pump();
-  }
-  static async open(port: number): Promise<Conn> {
-    for (let i = 0;; i++) {
-      try {
-        return new Conn(await Deno.connect({ hostname: "127.0.0.1", port }));
-      } catch (e) {
-        if (i > 600) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  }
-  private async pump(): Promise<void> {
-    const chunk = new Uint8Array(256 * 1024);
-    try {
-      for (;;) {
-        const n = await this.conn.read(chunk);
-        if (n === null) break;
-        this.buf = this.buf.length === 0
-          ? Buffer.from(chunk.subarray(0, n))
-          : Buffer.concat([this.buf, chunk.subarray(0, n)]);
-        const w = this.waiters;
-        this.waiters = [];
-        for (const f of w) f();
-      }
-    } catch {
-      // closed
-    }
-    this.closed = true;
-    for (const f of this.waiters) f();
-  }
-  async write(data: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < data.length) off += await this.conn.write(data.subarray(off));
-  }
-  async read(): Promise<string> {
-    for (;;) {
-      const r = parse(this.buf, 0);
-      if (r !== null) {
-        this.buf = this.buf.subarray(r[1]);
-        return r[0];
-      }
-      if (this.closed) throw new Error("connection closed");
-      await new Promise<void>((res) => this.waiters.push(res));
-    }
-  }
-  async call(...args: string[]): Promise<string> {
-    await this.write(encode([args]));
-    return await this.read();
-  }
-  close(): void {
-    try {
-      this.conn.close();
-    } catch {
-      // closed
-    }
-  }
-}
-
-function encode(cmds: string[][]): Uint8Array {
-  let s = "";
-  for (const args of cmds) {
-    s += `*${args.length}\r\n`;
-    for (const a of args) s += `$${Buffer.byteLength(a, "latin1")}\r\n${a}\r\n`;
-  }
-  return Buffer.from(s, "latin1");
-}
-
-function parse(buf: Buffer, pos: number): [string, number] | null {
-  const nl = buf.indexOf("\r\n", pos, "latin1");
-  if (nl < 0) return null;
-  const type = String.fromCharCode(buf[pos]);
-  const line = buf.toString("latin1", pos + 1, nl);
-  if (type === "$") {
-    const len = Number(line);
-    if (len < 0) return ["", nl + 2];
-    if (buf.length < nl + 2 + len + 2) return null;
-    return [buf.toString("latin1", nl + 2, nl + 2 + len), nl + 4 + len];
-  }
-  if (type === "*") {
-    let p = nl + 2;
-    const parts: string[] = [];
-    for (let i = 0; i < Number(line); i++) {
-      const r = parse(buf, p);
-      if (r === null) return null;
-      parts.push(r[0]);
-      p = r[1];
-    }
-    return [parts.join(" "), p];
-  }
-  return [type === "-" ? `ERR:${line}` : line, nl + 2];
-}
 
 interface Proc {
   port: number;
@@ -142,24 +30,6 @@ interface Proc {
   child: Deno.ChildProcess;
   /** Log text so far (damselfly's stderr, redis-server's logfile). */
   logs(): Promise<string>;
-}
-
-async function waitPing(port: number, timeoutMs = 600_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const c = await Conn.open(port);
-      try {
-        if ((await c.call("PING")) === "PONG") return;
-      } finally {
-        c.close();
-      }
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`server on ${port} did not answer PING`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function startDamselfly(dir: string, dbfilename: string): Promise<Proc> {
@@ -215,32 +85,8 @@ async function startRedis(dir: string, dbfilename: string): Promise<Proc> {
   return { port, pid: child.pid, child, logs: () => Deno.readTextFile(logfile).catch(() => "") };
 }
 
-async function stop(p: Proc): Promise<void> {
-  try {
-    p.child.kill("SIGKILL");
-  } catch {
-    // gone
-  }
-  await p.child.status;
-}
-
-/** PSS (bytes) of a process and its children. */
-function pss(pid: number): number {
-  let total = 0;
-  const visit = (p: number) => {
-    try {
-      const m = /^Pss:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${p}/smaps_rollup`));
-      if (m) total += Number(m[1]) * 1024;
-      for (const t of Deno.readDirSync(`/proc/${p}/task`)) {
-        const kids = Deno.readTextFileSync(`/proc/${p}/task/${t.name}/children`).trim();
-        for (const k of kids ? kids.split(" ") : []) visit(Number(k));
-      }
-    } catch {
-      // the process (or a child) ended meanwhile
-    }
-  };
-  visit(pid);
-  return total;
+function stop(p: Proc): Promise<void> {
+  return stopChild(p.child);
 }
 
 function value(n: number, len: number): string {
@@ -322,7 +168,7 @@ async function timed(port: number, ...cmd: string[]): Promise<number> {
 /** Runs BGSAVE after MEMORY PURGE, sampling PSS every 10 ms; returns [seconds, peak extra bytes]. */
 async function bgsave(p: Proc): Promise<[number, number]> {
   await timed(p.port, "MEMORY", "PURGE");
-  const before = pss(p.pid);
+  const before = pssTree(p.pid);
   let peak = before;
   const t = performance.now();
   const c = await Conn.open(p.port);
@@ -330,7 +176,7 @@ async function bgsave(p: Proc): Promise<[number, number]> {
     const r = await c.call("BGSAVE");
     if (!r.startsWith("Background saving started")) throw new Error(`BGSAVE: ${r}`);
     for (;;) {
-      peak = Math.max(peak, pss(p.pid));
+      peak = Math.max(peak, pssTree(p.pid));
       const m = /rdb_bgsave_in_progress:(\d)/.exec(await c.call("INFO", "persistence"));
       if (m && m[1] === "0") break;
       await new Promise((r) => setTimeout(r, 10));
@@ -357,7 +203,7 @@ async function main(): Promise<void> {
   try {
     console.log(`# RDB benchmark: ${KEYS} keys of mixed types, damselfly with ${SHARDS} shards`);
     const d = await startDamselfly(dir, "damselfly.rdb");
-    const empty = pss(d.pid);
+    const empty = pssTree(d.pid);
     let t = performance.now();
     await fill(d.port);
     console.log(`fill: ${sec((performance.now() - t) / 1000)}`);
@@ -370,7 +216,7 @@ async function main(): Promise<void> {
       }
     });
     await timed(d.port, "MEMORY", "PURGE");
-    const dataset = pss(d.pid) - empty;
+    const dataset = pssTree(d.pid) - empty;
     console.log(`damselfly: ${dbsize} keys, dataset ${mb(dataset)} (PSS growth from the fill)`);
     const [dBgTime, dBgExtra] = await bgsave(d);
     const [dBgTime2, dBgExtra2] = await bgsave(d);

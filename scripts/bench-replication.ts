@@ -15,139 +15,17 @@
  * Usage: scripts/bench-replication [--keys N] [--lag-seconds S] [--shards N] [--skip-redis]
  */
 import { Buffer } from "node:buffer";
+import { argValue, Conn, encode, freePort, pssTree, ROOT, stopChild, waitPing } from "./bench_lib.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-const argv = Deno.args;
-function argValue(name: string, def: string): string {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
-}
 const KEYS = Number(argValue("keys", "1000000"));
 const LAG_SECONDS = Number(argValue("lag-seconds", "10"));
 const SHARDS = Number(argValue("shards", "2"));
-const SKIP_REDIS = argv.includes("--skip-redis");
+const SKIP_REDIS = Deno.args.includes("--skip-redis");
 
 interface Proc {
   port: number;
   pid: number;
   child: Deno.ChildProcess;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
-
-/** A minimal pipelining RESP client for the fill, the probes and INFO. */
-class Conn {
-  private buf = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
-  private closed = false;
-  private constructor(private readonly conn: Deno.Conn) {
-    void this.pump();
-  }
-  static async open(port: number): Promise<Conn> {
-    for (let i = 0;; i++) {
-      try {
-        return new Conn(await Deno.connect({ hostname: "127.0.0.1", port }));
-      } catch (e) {
-        if (i > 300) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  }
-  private async pump(): Promise<void> {
-    const chunk = new Uint8Array(256 * 1024);
-    try {
-      for (;;) {
-        const n = await this.conn.read(chunk);
-        if (n === null) break;
-        this.buf = this.buf.length === 0
-          ? Buffer.from(chunk.subarray(0, n))
-          : Buffer.concat([this.buf, chunk.subarray(0, n)]);
-        const w = this.waiters;
-        this.waiters = [];
-        for (const f of w) f();
-      }
-    } catch {
-      // closed
-    }
-    this.closed = true;
-    for (const f of this.waiters) f();
-  }
-  async write(data: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < data.length) off += await this.conn.write(data.subarray(off));
-  }
-  /** Reads one reply; returns it as text (arrays are flattened with spaces). */
-  async read(): Promise<string> {
-    for (;;) {
-      const r = parse(this.buf, 0);
-      if (r !== null) {
-        this.buf = this.buf.subarray(r[1]);
-        return r[0];
-      }
-      if (this.closed) throw new Error("connection closed");
-      await new Promise<void>((res) => this.waiters.push(res));
-    }
-  }
-  async call(...args: string[]): Promise<string> {
-    await this.write(encode(args));
-    return await this.read();
-  }
-  close(): void {
-    try {
-      this.conn.close();
-    } catch {
-      // closed
-    }
-  }
-}
-
-function encode(args: string[]): Uint8Array {
-  let s = `*${args.length}\r\n`;
-  for (const a of args) s += `$${Buffer.byteLength(a, "latin1")}\r\n${a}\r\n`;
-  return Buffer.from(s, "latin1");
-}
-
-function parse(buf: Buffer, pos: number): [string, number] | null {
-  const nl = buf.indexOf("\r\n", pos, "latin1");
-  if (nl < 0) return null;
-  const type = String.fromCharCode(buf[pos]);
-  const line = buf.toString("latin1", pos + 1, nl);
-  if (type === "$") {
-    const len = Number(line);
-    if (len < 0) return ["", nl + 2];
-    if (buf.length < nl + 2 + len + 2) return null;
-    return [buf.toString("latin1", nl + 2, nl + 2 + len), nl + 4 + len];
-  }
-  if (type === "*") {
-    let p = nl + 2;
-    const parts: string[] = [];
-    for (let i = 0; i < Number(line); i++) {
-      const r = parse(buf, p);
-      if (r === null) return null;
-      parts.push(r[0]);
-      p = r[1];
-    }
-    return [parts.join(" "), p];
-  }
-  return [type === "-" ? `ERR:${line}` : line, nl + 2];
-}
-
-async function waitPing(port: number): Promise<void> {
-  const c = await Conn.open(port);
-  try {
-    for (let i = 0; i < 300; i++) {
-      if ((await c.call("PING")) === "PONG") return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`server on ${port} did not answer PING`);
-  } finally {
-    c.close();
-  }
 }
 
 async function startDamselfly(): Promise<Proc> {
@@ -199,34 +77,8 @@ async function startRedis(): Promise<Proc> {
   return { port, pid: child.pid, child };
 }
 
-async function stop(p: Proc): Promise<void> {
-  try {
-    p.child.kill("SIGKILL");
-  } catch {
-    // gone
-  }
-  await p.child.status;
-}
-
-/** Proportional set size of a process and its children (kB → bytes), from smaps_rollup. */
-function pssTree(pid: number): number {
-  let total = 0;
-  const pids = [pid];
-  try {
-    const kids = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
-    if (kids) pids.push(...kids.split(/\s+/).map(Number));
-  } catch {
-    // no children file
-  }
-  for (const p of pids) {
-    try {
-      const m = /^Pss:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${p}/smaps_rollup`));
-      if (m) total += Number(m[1]) * 1024;
-    } catch {
-      // exited
-    }
-  }
-  return total;
+function stop(p: Proc): Promise<void> {
+  return stopChild(p.child);
 }
 
 /** Fills `port` with KEYS keys: 70% strings, 10% hashes, 10% lists, 5% sets, 5% sorted sets. */
@@ -242,11 +94,11 @@ async function fill(port: number): Promise<void> {
       for (let j = i; j < Math.min(KEYS, i + batch); j++) {
         const kind = j % 20;
         const key = `key:${j}`;
-        if (kind < 14) parts.push(encode(["SET", key, value]));
-        else if (kind < 16) parts.push(encode(["HSET", key, `${field}1`, value, `${field}2`, value]));
-        else if (kind < 18) parts.push(encode(["RPUSH", key, value, value, value]));
-        else if (kind < 19) parts.push(encode(["SADD", key, `a${value}`, `b${value}`, `c${value}`]));
-        else parts.push(encode(["ZADD", key, "1", `a${value}`, "2", `b${value}`]));
+        if (kind < 14) parts.push(encode([["SET", key, value]]));
+        else if (kind < 16) parts.push(encode([["HSET", key, `${field}1`, value, `${field}2`, value]]));
+        else if (kind < 18) parts.push(encode([["RPUSH", key, value, value, value]]));
+        else if (kind < 19) parts.push(encode([["SADD", key, `a${value}`, `b${value}`, `c${value}`]]));
+        else parts.push(encode([["ZADD", key, "1", `a${value}`, "2", `b${value}`]]));
       }
       await c.write(Buffer.concat(parts));
       inFlight += parts.length;
