@@ -8,6 +8,7 @@
  * Usage: scripts/bench [--requests N] [--keys N] [--tests ping,set,get,incr,mset] [--skip-memory]
  */
 import { Buffer } from "node:buffer";
+import { argValue, cpuTicks, freePort, ROOT, rssBytes } from "./bench_lib.ts";
 
 interface Target {
   name: string;
@@ -16,28 +17,15 @@ interface Target {
   child: Deno.ChildProcess;
 }
 
-const ROOT = new URL("../", import.meta.url).pathname;
-const argv = Deno.args;
-function argValue(name: string, def: string): string {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
-}
 const REQUESTS = Number(argValue("requests", "200000"));
 const KEYS = Number(argValue("keys", "1000000"));
 const TESTS = argValue("tests", "ping,set,get,incr,mset,lpush,lpop,sadd,hset,zadd,lrange_100,xadd").split(",");
-const SKIP_MEMORY = argv.includes("--skip-memory");
+const SKIP_MEMORY = Deno.args.includes("--skip-memory");
 const CLK_TCK = 100;
 /** Tests redis-benchmark lacks, given as explicit commands (`__rand_int__` is replaced per request). */
 const CUSTOM_TESTS: Record<string, string[]> = {
   xadd: ["XADD", "mystream", "*", "field", "value:__rand_int__"],
 };
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
 
 async function waitPing(port: number): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -86,18 +74,6 @@ async function startRedis(): Promise<Target> {
   }).spawn();
   await waitPing(port);
   return { name: "redis", port, pid: child.pid, child };
-}
-
-function cpuTicks(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
-}
-
-function rssBytes(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const m = /VmRSS:\s+(\d+) kB/.exec(status);
-  return m ? Number(m[1]) * 1024 : 0;
 }
 
 async function redisBenchmark(port: number, test: string, pipeline: number): Promise<number> {
