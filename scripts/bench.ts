@@ -19,12 +19,18 @@ interface Target {
 
 const REQUESTS = Number(argValue("requests", "200000"));
 const KEYS = Number(argValue("keys", "1000000"));
-const TESTS = argValue("tests", "ping,set,get,incr,mset,lpush,lpop,sadd,hset,zadd,lrange_100,xadd").split(",");
+const TESTS = argValue("tests", "ping,set,get,incr,mset,lpush,lpop,sadd,hset,zadd,zrange_100,lrange_100,xadd")
+  .split(",");
 const SKIP_MEMORY = Deno.args.includes("--skip-memory");
 const CLK_TCK = 100;
 /** Tests redis-benchmark lacks, given as explicit commands (`__rand_int__` is replaced per request). */
 const CUSTOM_TESTS: Record<string, string[]> = {
   xadd: ["XADD", "mystream", "*", "field", "value:__rand_int__"],
+  zrange_100: ["ZRANGE", "myzset", "0", "99", "WITHSCORES"],
+};
+/** Data some custom tests read, loaded before they run. */
+const SETUP: Record<string, (i: number) => string[]> = {
+  zrange_100: (i) => ["ZADD", "myzset", String(i), `member:${i}`],
 };
 
 async function waitPing(port: number): Promise<void> {
@@ -161,6 +167,7 @@ try {
       const res: Record<string, { rps: number; cpuUs: number }> = {};
       for (const t of [damselfly, redis]) {
         await flush(t.port);
+        if (SETUP[test]) await pipeline(t.port, 1000, SETUP[test]);
         const before = cpuTicks(t.pid);
         const rps = await redisBenchmark(t.port, test, p);
         const ticks = cpuTicks(t.pid) - before;
