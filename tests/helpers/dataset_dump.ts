@@ -1,7 +1,7 @@
 /**
  * Full logical dump of a server's dataset through a real client (ioredis, binary-safe Buffer
  * replies), for comparing two servers (damselfly vs redis-server) or a server with the fixture
- * JSON files in shared/fixtures/rdb (README.md there describes their format).
+ * JSON files in tests/fixtures/rdb (README.md there describes their format).
  *
  * Invariants: the dump is canonical (keys sorted by db then bytes, sets sorted, hashes sorted by
  * field; lists, sorted sets and streams in server order), strings are latin1 (one char per byte),
@@ -204,7 +204,7 @@ export async function dumpDataset(port: number, opts: { batch?: number } = {}): 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fixture JSON (shared/fixtures/rdb/*.json)
+// Fixture JSON (tests/fixtures/rdb/*.json)
 
 /** A fixture JSON string (UTF-8 text or {b64}) as latin1. */
 export function fixtureString(v: unknown): string {

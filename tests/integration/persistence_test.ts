@@ -1,5 +1,5 @@
 /**
- * Snapshots against real damselfly processes: every loadable fixture of shared/fixtures/rdb loads
+ * Snapshots against real damselfly processes: every loadable fixture of tests/fixtures/rdb loads
  * at start-up and equals its JSON (and what redis-server 7.0 loads from the same file); bad files
  * stop the server with the key and offset named and stay untouched; SAVE, BGSAVE [SCHEDULE],
  * LASTSAVE, INFO persistence, SHUTDOWN's save, DEBUG RELOAD (digest unchanged), --snapshot_cron;
@@ -24,7 +24,7 @@ import { entryOf, parseCron, ShardSnapshot, snapshotOptions } from "../../src/rd
 import { type RdbWritableEntry, RdbWriter } from "../../src/rdb/writer.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
 
-const FIXTURES = new URL("../../../shared/fixtures/rdb/", import.meta.url).pathname;
+const FIXTURES = new URL("../fixtures/rdb/", import.meta.url).pathname;
 
 async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "damselfly-persist-" });
