@@ -1,10 +1,11 @@
 /**
  * Replication commands: REPLICAOF/SLAVEOF, ROLE, REPLCONF, DFLY (FLOW, SYNC, STARTSTABLE,
- * TAKEOVER, REPLICAOFFSET, THREAD, EXPIRE, HELP), REPLTAKEOVER and WAIT, plus the
- * `# Replication` INFO section.
+ * TAKEOVER, REPLICAOFFSET, THREAD, EXPIRE, HELP), REPLTAKEOVER, WAIT, and Redis's PSYNC and
+ * SYNC, plus the `# Replication` INFO section and the `sync_*` fields of `# Stats`.
  *
- * Owns only argument parsing and reply shapes; the primary side (src/replication/primary.ts)
- * and the replica side (src/replication/replica.ts) own all state. Invariants: error texts are
+ * Owns only argument parsing and reply shapes; the primary side (src/replication/primary.ts,
+ * src/replication/redis_primary.ts) and the replica side (src/replication/replica.ts) own all
+ * state. Invariants: error texts are
  * Dragonfly's where Dragonfly defines the command (REPLCONF, DFLY, REPLTAKEOVER, REPLICAOF's
  * connection errors) and Redis's elsewhere (WAIT, arity); nothing here blocks the event loop.
  */
@@ -13,6 +14,7 @@ import { command, type CommandSpec } from "./types.ts";
 import { ERR, parseI64 } from "./helpers.ts";
 import { infoSection, setInfoSection } from "../observability/info.ts";
 import { primaryOf } from "../replication/primary.ts";
+import { redisReplicationOf } from "../replication/redis_primary.ts";
 import { currentReplica, promoteToPrimary, replicaOfCommand, replTakeover } from "../replication/replica.ts";
 
 /** REPLICAOF host port | REPLICAOF NO ONE (SLAVEOF is the same command). */
@@ -162,6 +164,24 @@ function replicationInfo(server: Client["server"]): string[] {
 
 setInfoSection("replication", replicationInfo);
 {
+  // Full and partial resyncs served to Redis replicas, where Redis reports them.
+  const stats = infoSection("stats");
+  if (stats) {
+    setInfoSection("stats", (server) => {
+      const s = redisReplicationOf(server).stats;
+      const values: Record<string, number> = {
+        sync_full: s.full,
+        sync_partial_ok: s.partialOk,
+        sync_partial_err: s.partialErr,
+      };
+      return stats(server).map((line) => {
+        const key = line.slice(0, line.indexOf(":"));
+        return key in values ? `${key}:${values[key]}` : line;
+      });
+    });
+  }
+}
+{
   // The backlog's size goes in `# Memory`, as Dragonfly reports it.
   const memory = infoSection("memory");
   if (memory) {
@@ -213,6 +233,26 @@ export const replicationCommands: CommandSpec[] = [
     "An internal command for configuring the replication stream.",
     "3.0.0",
     (c, args) => primaryOf(c.server).replconf(c, args),
+  ),
+  command(
+    "psync",
+    -3,
+    ["admin", "noscript", "no_multi"],
+    [0, 0, 0],
+    "server",
+    "An internal command used in replication.",
+    "2.8.0",
+    (c, args) => redisReplicationOf(c.server).psync(c, args),
+  ),
+  command(
+    "sync",
+    1,
+    ["admin", "noscript", "no_multi"],
+    [0, 0, 0],
+    "server",
+    "An internal command used in replication.",
+    "1.0.0",
+    (c) => redisReplicationOf(c.server).sync(c),
   ),
   command(
     "dfly",

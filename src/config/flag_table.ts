@@ -138,6 +138,7 @@ export const FLAG_TABLE: readonly FlagSpec[] = [
   { name: "replication_stream_output_limit", type: "bytes", default: 64 * MB, mutable: true, help: "per-replica buffered bytes before it is dropped" },
   { name: "shard_repl_backlog_len", type: "uint", default: 8192, mutable: true, help: "journal entries kept per shard for partial sync" },
   { name: "shard_repl_backlog_max_bytes", type: "bytes", default: 64 * MB, mutable: true, help: "journal bytes kept per shard for partial sync" },
+  { name: "repl_backlog_size", type: "bytes", default: 1 * MB, min: 16 * 1024, mutable: true, help: "bytes of the Redis-protocol replication stream kept for partial resync of Redis replicas" },
   { name: "shard_repl_backlog_time_ms", type: "uint", default: 0, mutable: true, help: "ms journal entries are kept for partial sync; 0 means no age limit" },
   // Redis CONFIG compatibility parameters
   { name: "maxmemory-policy", type: "string", default: "noeviction", mutable: true, help: "eviction policy", choices: ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"] },
@@ -178,6 +179,7 @@ export const FLAG_ALIASES: Readonly<Record<string, string>> = {
   "slowlog-log-slower-than": "slowlog_log_slower_than",
   "slowlog-max-len": "slowlog_max_len",
   "replica-announce-ip": "replica_announce_ip",
+  "repl-backlog-size": "repl_backlog_size",
   databases: "dbnum",
   "acllog-max-len": "acllog_max_len",
 };

@@ -20,6 +20,7 @@ import type { Server } from "../server/server.ts";
 import { infoSampler, usedMemory } from "./info.ts";
 import { primaryOf } from "../replication/primary.ts";
 import { currentReplica } from "../replication/replica.ts";
+import { redisReplicationOf } from "../replication/redis_primary.ts";
 
 /** Prometheus metric types used here. */
 type MetricType = "counter" | "gauge" | "untyped";
@@ -202,9 +203,9 @@ function replicationMetrics(server: Server, e: Exposition): [string, number][] {
   }
   e.single(
     "dragonfly_replication_psync_count",
-    "Partial sync requests (flows that asked to continue from an LSN)",
+    "Partial sync requests (flows that asked to continue from an LSN, Redis replicas' PSYNCs with an offset)",
     "untyped",
-    primary.psyncRequests,
+    primary.psyncRequests + redisReplicationOf(server).stats.partialOk + redisReplicationOf(server).stats.partialErr,
   );
   const offsets = primary.replicaOffsets();
   e.single(
@@ -220,6 +221,17 @@ function replicationMetrics(server: Server, e: Exposition): [string, number][] {
       ["replica_port", s.port],
       ["replica_state", primary.stateName(s.state)],
     ]);
+  }
+  // Stock Redis replicas: lag in stream commands (SELECT and PING included) past their ACK.
+  const redis = redisReplicationOf(server);
+  for (const r of redis.replicas) {
+    e.sample("dragonfly_connected_replica_lag_records", redis.lagRecords(r), [
+      ["replica_ip", r.ip],
+      ["replica_port", String(r.port)],
+      ["replica_state", primary.redisStateName(r.state)],
+    ]);
+    if (r.state === "online") streaming += r.client.pendingOutput();
+    else fullSync += r.client.pendingOutput() + r.pendingBytes;
   }
   return [["replication_streaming", streaming], ["replication_full_sync", fullSync]];
 }

@@ -2,13 +2,17 @@
  * LinkSocket: the replica's end of one replication connection (control link or flow).
  *
  * Owns: the TCP (or TLS) connection, a read buffer, and the helpers the handshake needs:
- * inline commands out, RESP replies in. After the handshake the rest of the stream is read raw
+ * inline or RESP-array commands out, RESP replies and raw lines in. After the handshake the rest of the stream is read raw
  * with `readChunk()`, starting with whatever the handshake read ahead. Invariants: writes never
  * interleave (each command goes out whole); every read updates `lastIo`; a closed socket makes
  * every pending and later read fail with LinkClosedError; nothing here throws anything else
  * for bad bytes than LinkProtocolError.
  */
 import { Buffer } from "node:buffer";
+import nodeTls from "node:tls";
+import type tls from "node:tls";
+import type { ByteStream } from "../net/connection.ts";
+import { SocketByteStream } from "../net/tls.ts";
 
 /** The peer closed the link, or it was closed locally. */
 export class LinkClosedError extends Error {
@@ -48,6 +52,8 @@ const MAX_LINE = 64 * 1024;
 export class LinkSocket {
   /** Time (ms) of the last byte read or written. */
   lastIo = Date.now();
+  /** Time (ms) of the last byte read (a silent peer's link still writes ACKs). */
+  lastRead = Date.now();
   /** Local address `ip:port`. */
   readonly laddr: string;
   /** Peer address `ip:port`. */
@@ -58,37 +64,53 @@ export class LinkSocket {
   private writing: Promise<void> = Promise.resolve();
   private readonly readBuf = new Uint8Array(READ_SIZE);
 
-  private constructor(private readonly conn: Deno.Conn) {
-    const fmt = (a: Deno.Addr) => a.transport === "tcp" ? `${a.hostname}:${a.port}` : "unix";
-    this.laddr = fmt(conn.localAddr);
-    this.raddr = fmt(conn.remoteAddr);
+  private constructor(private readonly conn: ByteStream, laddr: string, raddr: string) {
+    this.laddr = laddr;
+    this.raddr = raddr;
   }
 
-  /** Connects within `timeoutMs`; rejects with the OS error text (e.g. "Connection refused"). */
-  static async connect(target: LinkTarget, timeoutMs: number): Promise<LinkSocket> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const attempt = target.tls
-      ? Deno.connectTls({ hostname: target.host, port: target.port, ...target.tls })
-      : Deno.connect({ hostname: target.host, port: target.port });
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("Connection timed out")), timeoutMs);
-    });
-    let conn: Deno.Conn;
-    try {
-      conn = await Promise.race([attempt, timeout]);
-    } catch (e) {
-      attempt.then((c) => c.close(), () => {});
-      throw new Error(connectErrorText(e as Error));
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Wraps a connected Deno socket (plain TCP, or TLS after its handshake). */
+  static fromDenoConn(conn: Deno.Conn): LinkSocket {
+    const fmt = (a: Deno.Addr) => a.transport === "tcp" ? `${a.hostname}:${a.port}` : "unix";
     try {
       (conn as Deno.TcpConn).setNoDelay?.(true);
       (conn as Deno.TcpConn).setKeepAlive?.(true);
     } catch {
       // not fatal
     }
-    return new LinkSocket(conn);
+    return new LinkSocket(conn, fmt(conn.localAddr), fmt(conn.remoteAddr));
+  }
+
+  /** Wraps a connected node:tls socket. */
+  static fromNodeSocket(socket: tls.TLSSocket): LinkSocket {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true);
+    const addr = (ip: string | undefined, port: number | undefined) => `${ip ?? "?"}:${port ?? 0}`;
+    return new LinkSocket(
+      new SocketByteStream(socket),
+      addr(socket.localAddress, socket.localPort),
+      addr(socket.remoteAddress, socket.remotePort),
+    );
+  }
+
+  /**
+   * Connects within `timeoutMs` (the TLS handshake included); rejects with the OS or TLS error
+   * text (e.g. "Connection refused", "invalid peer certificate: UnknownIssuer").
+   */
+  static async connect(target: LinkTarget, timeoutMs: number): Promise<LinkSocket> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const attempt = connectStream(target);
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("Connection timed out")), timeoutMs);
+    });
+    try {
+      return await Promise.race([attempt, timeout]);
+    } catch (e) {
+      attempt.then((l) => l.close(), () => {});
+      throw new Error(connectErrorText(e as Error));
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** True once closed (by either side). */
@@ -98,7 +120,18 @@ export class LinkSocket {
 
   /** Sends one inline command (`text` + CRLF). Writes are queued, never interleaved. */
   send(text: string): Promise<void> {
-    const bytes = Buffer.from(text + "\r\n", "latin1");
+    return this.write(Buffer.from(text + "\r\n", "latin1"));
+  }
+
+  /** Sends one command as a RESP array of bulk strings (latin1), as a stock Redis replica does. */
+  sendCommand(args: readonly string[]): Promise<void> {
+    let text = `*${args.length}\r\n`;
+    for (const a of args) text += `$${a.length}\r\n${a}\r\n`;
+    return this.write(Buffer.from(text, "latin1"));
+  }
+
+  /** Writes `bytes` whole, after every earlier write. */
+  write(bytes: Uint8Array): Promise<void> {
     const w = this.writing.then(async () => {
       if (this.closed) throw new LinkClosedError();
       let off = 0;
@@ -133,7 +166,7 @@ export class LinkSocket {
       this.close();
       throw new LinkClosedError();
     }
-    this.lastIo = Date.now();
+    this.lastIo = this.lastRead = Date.now();
     const rest = this.buf.length - this.pos;
     const next = new Uint8Array(rest + n);
     next.set(this.buf.subarray(this.pos), 0);
@@ -142,7 +175,8 @@ export class LinkSocket {
     this.pos = 0;
   }
 
-  private async readLine(): Promise<string> {
+  /** Reads one line (up to LF; a CR before it is dropped), as latin1 text. */
+  async readLine(): Promise<string> {
     for (;;) {
       const end = this.buf.indexOf(10, this.pos);
       if (end !== -1) {
@@ -224,7 +258,7 @@ export class LinkSocket {
       this.close();
       throw new LinkClosedError();
     }
-    this.lastIo = Date.now();
+    this.lastIo = this.lastRead = Date.now();
     return this.readBuf.slice(0, n);
   }
 
@@ -240,9 +274,47 @@ export class LinkSocket {
   }
 }
 
+/**
+ * Opens the connection `target` describes. TLS with a CA: Deno.connectTls verifies the primary's
+ * certificate chain (and its name) and presents the replica's certificate. TLS without a CA:
+ * encryption only, no verification of the primary (Dragonfly's SSL_VERIFY_NONE), through
+ * node:tls, as Deno.connectTls always verifies.
+ */
+async function connectStream(target: LinkTarget): Promise<LinkSocket> {
+  const t = target.tls;
+  if (t === undefined) return LinkSocket.fromDenoConn(await Deno.connect({ hostname: target.host, port: target.port }));
+  if (t.caCerts !== undefined) {
+    const conn = await Deno.connectTls({ hostname: target.host, port: target.port, ...t });
+    try {
+      await conn.handshake();
+    } catch (e) {
+      conn.close();
+      throw e;
+    }
+    return LinkSocket.fromDenoConn(conn);
+  }
+  const socket = nodeTls.connect({
+    host: target.host,
+    port: target.port,
+    cert: t.cert,
+    key: t.key,
+    rejectUnauthorized: false,
+    minVersion: "TLSv1.2",
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("secureConnect", () => resolve());
+    socket.once("error", (e) => {
+      socket.destroy();
+      reject(e);
+    });
+  });
+  return LinkSocket.fromNodeSocket(socket);
+}
+
 /** Text of a connect error the way Dragonfly words it (strerror: "Connection refused", ...). */
 function connectErrorText(e: Error): string {
-  if (e instanceof Deno.errors.ConnectionRefused) return "Connection refused";
+  const code = (e as { code?: unknown }).code;
+  if (e instanceof Deno.errors.ConnectionRefused || code === "ECONNREFUSED") return "Connection refused";
   if (e instanceof Deno.errors.TimedOut) return "Connection timed out";
   if (e instanceof Deno.errors.NotFound) return `could not resolve host: ${e.message}`;
   return e.message.replace(/\s*\(os error \d+\)$/, "");

@@ -17,6 +17,9 @@
  *   that makes no write progress for `replication_timeout` ms, ends its whole session (with a
  *   logged reason), and the replica comes back by partial or full sync;
  * - any connection of a session closing cancels the whole session.
+ *
+ * Stock Redis replicas (PSYNC/SYNC) are served by src/replication/redis_primary.ts; this file
+ * routes their REPLCONF pairs there and shows them in ROLE, INFO and WAIT next to the sessions.
  */
 import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
@@ -28,6 +31,7 @@ import { keyPositions } from "../commands/types.ts";
 import { log } from "../observability/log.ts";
 import { DfFlowWriter } from "./df_flow_writer.ts";
 import { type RunningShardSnapshot, startShardSnapshot } from "../rdb/snapshot.ts";
+import { type RedisReplicaState, redisReplicationOf } from "./redis_primary.ts";
 
 /** Dragonfly protocol version this primary speaks (Dragonfly 1.40.1's DflyVersion). */
 export const DFLY_VERSION = 5;
@@ -146,19 +150,56 @@ export class ReplicationPrimary {
     return state;
   }
 
-  /** `[ip, port, state]` of every session, for ROLE. */
-  roleEntries(): [string, string, string][] {
-    return [...this.sessions.values()].map((s) => [s.ip, s.port, this.stateName(s.state)]);
+  /** Name of a Redis replica's state in these terms (full_sync until it streams). */
+  redisStateName(state: RedisReplicaState): string {
+    return this.stateName(state === "online" ? "stable_sync" : "full_sync");
   }
 
-  /** The `# Replication` lines of a primary. */
+  /** `[ip, port, state]` of every session and every Redis replica, for ROLE. */
+  roleEntries(): [string, string, string][] {
+    const out: [string, string, string][] = [...this.sessions.values()].map((
+      s,
+    ) => [s.ip, s.port, this.stateName(s.state)]);
+    for (const r of redisReplicationOf(this.server).replicas) {
+      out.push([r.ip, String(r.port), this.redisStateName(r.state)]);
+    }
+    return out;
+  }
+
+  /**
+   * The `# Replication` lines of a primary: Dragonfly's shape, with Redis replicas' lines
+   * (which carry `offset=`) after the sessions, and the Redis stream's offset and backlog
+   * fields once a Redis replica created the backlog.
+   */
   infoLines(): string[] {
-    const out = [`role:master`, `connected_slaves:${this.sessions.size}`];
+    const redis = redisReplicationOf(this.server);
+    const out = [`role:master`, `connected_slaves:${this.sessions.size + redis.replicas.size}`];
     let i = 0;
     for (const s of this.sessions.values()) {
       out.push(`slave${i++}:ip=${s.ip},port=${s.port},state=${this.stateName(s.state)},lag=${this.lag(s)}`);
     }
-    out.push(`master_replid:${this.server.runId}`);
+    for (const r of redis.replicas) {
+      out.push(
+        `slave${i++}:ip=${r.ip},port=${r.port},state=${this.redisStateName(r.state)},offset=${r.ackOffset},lag=${
+          redis.lagRecords(r)
+        }`,
+      );
+    }
+    const backlog = redis.backlog;
+    if (backlog === null) {
+      out.push(`master_replid:${this.server.runId}`);
+      return out;
+    }
+    out.push(
+      `master_replid:${redis.replid}`,
+      `master_replid2:${redis.replid2}`,
+      `master_repl_offset:${redis.offset}`,
+      `second_repl_offset:${redis.secondReplidOffset}`,
+      `repl_backlog_active:1`,
+      `repl_backlog_size:${backlog.size}`,
+      `repl_backlog_first_byte_offset:${redis.backlogFirstByte}`,
+      `repl_backlog_histlen:${backlog.histlen}`,
+    );
     return out;
   }
 
@@ -203,11 +244,28 @@ export class ReplicationPrimary {
     }
   }
 
-  /** REPLCONF key value ... */
+  /**
+   * REPLCONF key value ... (Dragonfly's pairs, and those of stock Redis replicas and redis-cli:
+   * rdb-only, rdb-filter-only). `ack` and `getack` are never answered: the socket of a replica
+   * carries its stream.
+   */
   replconf(c: Client, args: string[]): void {
+    if ((args.length - 1) % 2 === 0) {
+      for (let i = 1; i < args.length; i += 2) {
+        const key = args[i].toLowerCase();
+        if (key === "getack") return;
+        if (key !== "ack") continue;
+        const flow = this.flowOfClient.get(c);
+        const lsn = Number(args[i + 1]);
+        if (flow !== undefined && Number.isSafeInteger(lsn) && lsn >= 0) flow.lastAcked = lsn;
+        else redisReplicationOf(this.server).ack(c, args[i + 1]);
+        return;
+      }
+    }
     if (this.server.isReplica) return c.w.error("ERR Replicating a replica is unsupported");
     if ((args.length - 1) % 2 !== 0) return c.w.error("ERR syntax error");
     const only = args.length === 3;
+    const redis = redisReplicationOf(this.server);
     for (let i = 1; i < args.length; i += 2) {
       const key = args[i].toLowerCase();
       const value = args[i + 1];
@@ -218,11 +276,8 @@ export class ReplicationPrimary {
         this.replconfInfo(c).ip = value;
       } else if (key === "capa") {
         if (only && value.toLowerCase() === "dragonfly") return this.createSession(c);
-      } else if (key === "ack" && only) {
-        const flow = this.flowOfClient.get(c);
-        const lsn = Number(value);
-        if (flow !== undefined && Number.isSafeInteger(lsn) && lsn >= 0) flow.lastAcked = lsn;
-        return;
+      } else if (key === "rdb-only" || key === "rdb-filter-only") {
+        // Checked below with the Redis settings.
       } else if (key === "client-id" && only) {
         // A cluster node id; nothing to do outside cluster mode.
       } else if (key === "client-version" && only) {
@@ -232,6 +287,8 @@ export class ReplicationPrimary {
       } else {
         return c.w.error("ERR syntax error");
       }
+      const error = redis.replconf(c, key, value);
+      if (error !== null) return c.w.error(error);
     }
     c.w.simple("OK");
   }
@@ -566,9 +623,10 @@ export class ReplicationPrimary {
     if (this.sessions.size === 0) this.stopWatchdog();
   }
 
-  /** Ends every session (this node becomes a replica or shuts down). */
+  /** Ends every session and drops every Redis replica (this node becomes a replica or shuts down). */
   cancelAll(reason: string): void {
     for (const s of [...this.sessions.values()]) this.cancel(s, reason);
+    redisReplicationOf(this.server).dropAll(reason);
   }
 
   private startWatchdog(): void {
@@ -614,22 +672,29 @@ export class ReplicationPrimary {
     return n;
   }
 
-  /** WAIT numreplicas timeout: replicas that acknowledged every write made so far. */
+  /**
+   * WAIT numreplicas timeout: replicas that acknowledged every write made so far (sessions by
+   * their flows' LSNs, Redis replicas by their stream offset).
+   */
   async wait(c: Client, numReplicas: number, timeoutMs: number): Promise<void> {
     const journal = this.server.journal;
+    const redis = redisReplicationOf(this.server);
     const target = journal.lsnVector();
-    let count = this.ackedCount(target);
+    const redisTarget = redis.offset;
+    const acked = () => this.ackedCount(target) + redis.ackedCount(redisTarget);
+    let count = acked();
     if (count >= numReplicas || c.multi !== null) {
       return c.w.int(count);
     }
     journal.ping();
+    redis.requestAcks();
     const deadline = Date.now() + (timeoutMs === 0 ? 600_000 : timeoutMs);
     while (!c.closed && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 5));
-      count = this.ackedCount(target);
+      count = acked();
       if (count >= numReplicas || this.server.isReplica) break;
     }
-    c.w.int(this.server.isReplica ? 0 : this.ackedCount(target));
+    c.w.int(this.server.isReplica ? 0 : acked());
   }
 
   /** DFLY TAKEOVER <timeout> [SAVE] SYNC<id>: hands the primary role to this session's replica. */

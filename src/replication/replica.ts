@@ -16,9 +16,11 @@
  * - each flow's `executed` LSN advances only after an item was applied, so an ACK never
  *   covers a write the replica does not have;
  * - the greeting tells a Dragonfly primary (a DfSession: control link plus flows) from a Redis
- *   one (`REPLCONF capa dragonfly` answered +OK); the main loop picks the session kind, so a
- *   Redis-protocol session (PSYNC, issue 6) can be added beside DfSession without touching the
- *   state machine. Until then a Redis primary is logged and retried.
+ *   one (`REPLCONF capa dragonfly` answered +OK, then a RedisLinkSession runs PSYNC on the same
+ *   link, src/replication/redis_link.ts); the Redis primary's replid, offset and stream db are
+ *   kept across links (Redis's cached master) so that a reconnect continues with a partial sync;
+ * - every connection to the primary authenticates with masterauth/masteruser and uses TLS when
+ *   `--tls_replication` is on (replicaTlsOptions).
  */
 import { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
@@ -30,6 +32,9 @@ import { CommandRunner, FlowApplier, SessionCancelled, UnitBarrier } from "./jou
 import { type DfFlowEvent, DfFlowReader } from "./df_flow_reader.ts";
 import { type EncodingLimits, encodingLimits, fromRdbValue } from "../rdb/store_bridge.ts";
 import type { RdbEntry } from "../rdb/records.ts";
+import { replicaTlsOptions } from "../net/tls.ts";
+import { type RedisCachedMaster, RedisLinkSession } from "./redis_link.ts";
+import { redisReplicationOf } from "./redis_primary.ts";
 
 /** Replica states, as ROLE shows them. */
 export type ReplicaState = "connecting" | "preparation" | "full_sync" | "stable_sync";
@@ -40,14 +45,6 @@ const CLIENT_VERSION = 5;
 const RECONNECT_DELAY_MS = 500;
 /** ACK when this many items were applied since the last ACK. */
 const ACK_EVERY_ITEMS = 1024;
-
-/** The primary speaks the Redis protocol (answered `REPLCONF capa dragonfly` with +OK). */
-class RedisPrimaryError extends Error {
-  constructor() {
-    super("primary is Redis: not supported yet (Redis-protocol replication is issue 6)");
-    this.name = "RedisPrimaryError";
-  }
-}
 
 /** The primary restarted and `break_replication_on_master_restart` is set: stop for good. */
 class HaltReplication extends Error {
@@ -283,12 +280,17 @@ export class Replica {
    * primary (DFLY FLOW's vector form) in case it is a promoted sibling.
    */
   previous: LastMaster | null = null;
+  /**
+   * A Redis primary's replid, offset and stream db to continue from (PSYNC), kept across links
+   * and across a REPLICAOF switch (the new primary may be a promoted sibling); null for none.
+   */
+  redisCache: RedisCachedMaster | null = null;
+  private redis: RedisLinkSession | null = null;
   private control: LinkSocket | null = null;
   private greeting: DfGreeting | null = null;
   private session: DfSession | null = null;
   private stopped = false;
   private halted = false;
-  private redisWarnings = 0;
   /** What the last greeting found at the other end. */
   private primaryKind: "dragonfly" | "redis" | null = null;
   private lastIo = Date.now();
@@ -302,7 +304,8 @@ export class Replica {
   }
 
   private get target(): LinkTarget {
-    return { host: this.host, port: this.port };
+    const tls = replicaTlsOptions(this.server.config);
+    return tls === null ? { host: this.host, port: this.port } : { host: this.host, port: this.port, tls };
   }
 
   private get describe(): string {
@@ -338,12 +341,20 @@ export class Replica {
     let io = this.lastIo;
     if (this.control) io = Math.max(io, this.control.lastIo);
     for (const f of this.session?.flows ?? []) io = Math.max(io, f.link.lastIo);
-    const lsns = this.state === "stable_sync" || (!up && this.passedFullSync) ? this.executedLsns() : null;
+    const shown = this.state === "stable_sync" || (!up && this.passedFullSync);
+    let offset: number | null = null;
+    if (shown && this.redis !== null && this.redis.stable) offset = this.redis.applied;
+    else if (shown && this.redis === null && this.redisCache !== null && this.savedLsns === null) {
+      offset = this.redisCache.offset;
+    } else if (shown) {
+      const lsns = this.executedLsns();
+      offset = lsns === null ? null : lsns.reduce((a, b) => a + b, 0);
+    }
     return {
       up,
       lastIoSecondsAgo: Math.floor((Date.now() - io) / 1000),
       syncInProgress: this.state === "full_sync",
-      offset: lsns === null ? null : lsns.reduce((a, b) => a + b, 0),
+      offset,
     };
   }
 
@@ -488,17 +499,14 @@ export class Replica {
         this.registerLinkClient();
         this.setState("preparation", "connected");
         if (this.greeting === null && this.primaryKind !== "redis") await this.greet();
-        if (this.primaryKind === "redis") throw new RedisPrimaryError();
-        await this.runSession();
+        if (this.primaryKind === "redis") await this.runRedisSession();
+        else await this.runSession();
       } catch (e) {
         if (this.stopped) break;
         if (e instanceof HaltReplication) {
           log.error(e.message);
           this.halted = true;
           this.stopped = true;
-        } else if (e instanceof RedisPrimaryError) {
-          if (this.redisWarnings++ === 0) log.error(`replica of ${this.describe}: ${e.message}; retrying`);
-          else log.v(1, `replica of ${this.describe}: ${e.message}; retrying`);
         } else {
           log.warn(`replica of ${this.describe}: replication stopped: ${(e as Error).message}`);
         }
@@ -518,6 +526,12 @@ export class Replica {
 
   /** Closes the control link and the session; remembers the LSNs of a stable session. */
   private endSession(): void {
+    const redis = this.redis;
+    if (redis !== null) {
+      this.redisCache = redis.cachedMaster();
+      redis.stop();
+      this.redis = null;
+    }
     const s = this.session;
     if (s !== null) {
       if (this.state === "stable_sync") this.savedLsns = s.flows.map((f) => f.executed);
@@ -605,6 +619,45 @@ export class Replica {
     await session.failure;
   }
 
+  /** PSYNC with a Redis primary on the greeted control link, then its stream until the link ends. */
+  private async runRedisSession(): Promise<void> {
+    const partial = this.server.config.bool("replica_partial_sync");
+    const cached = partial ? this.redisCache : null;
+    if (cached !== null) this.psyncAttempts++;
+    this.savedLsns = null;
+    const session: RedisLinkSession = new RedisLinkSession(
+      {
+        server: this.server,
+        client: this.linkClient,
+        describe: this.describe,
+        setState: (state, why) => {
+          if (state === "stable_sync") {
+            this.passedFullSync = true;
+            this.masterReplid = session.replid;
+            if (session.continued) this.psyncSuccesses++;
+          }
+          this.setState(state, why);
+        },
+        beforeFullSync: (replid) => {
+          if (
+            this.passedFullSync && this.masterReplid !== "" && replid !== this.masterReplid &&
+            this.server.config.bool("break_replication_on_master_restart")
+          ) {
+            throw new HaltReplication(
+              `primary ${this.describe} restarted (replid ${this.masterReplid} → ${replid}); stopping replication (break_replication_on_master_restart)`,
+            );
+          }
+          this.passedFullSync = false;
+          this.masterReplid = replid;
+        },
+      },
+      this.control!,
+      cached,
+    );
+    this.redis = session;
+    await session.run();
+  }
+
   private async fullSync(session: DfSession, reason: string): Promise<void> {
     const g = session.greeting;
     const started = Date.now();
@@ -679,6 +732,12 @@ function install(server: Server, replica: Replica): void {
       ? { replid: old.masterReplid, lsns: old.executedLsns()! }
       : null;
     old.stop(`switching to primary ${replica.host}:${replica.port}`);
+    replica.redisCache = old.redisCache;
+  } else {
+    // A primary offers its own stream position, as Redis caches itself as the master: a former
+    // Redis replica of ours that was promoted continues it with a partial resync.
+    const self = redisReplicationOf(server).becomeReplica();
+    if (self !== null) replica.redisCache = { replid: self.replid, offset: self.offset, db: 0 };
   }
   primaryOf(server).cancelAll("this node became a replica");
   server.journal.enabled = false;
@@ -696,7 +755,11 @@ export async function replicaOfCommand(c: Client, host: string, port: number): P
   } catch (e) {
     return c.w.error(`ERR ${(e as Error).message}`);
   }
-  log.info(`REPLICAOF ${host} ${port}: greeted the primary (replid ${candidate.masterReplid})`);
+  log.info(
+    `REPLICAOF ${host} ${port}: greeted the primary (${
+      candidate.masterReplid !== "" ? `replid ${candidate.masterReplid}` : "a Redis primary"
+    })`,
+  );
   install(server, candidate);
   c.w.simple("OK");
 }
@@ -713,6 +776,8 @@ export function promoteToPrimary(server: Server, why: string): void {
   replicas.delete(server);
   server.replicaOf = null;
   server.loading = false;
+  const redis = r.redisCache;
+  if (redis !== null && r.passedFullSync) redisReplicationOf(server).promoted(redis.replid, redis.offset);
   const primary = primaryOf(server);
   if (lsns !== null && r.masterReplid !== "" && server.config.bool("replicaof_no_one_start_journal")) {
     primary.lastMaster = { replid: r.masterReplid, lsns };
