@@ -16,10 +16,16 @@ export interface RedisProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `redis-server` with extra arguments (e.g. ["--requirepass", "x"]). */
-export async function startRedis(extra: string[] = []): Promise<RedisProcess> {
-  const port = freePort();
-  const dir = await Deno.makeTempDir({ prefix: "damselfly-redis-" });
+/**
+ * Starts `redis-server` with extra arguments (e.g. ["--requirepass", "x"]); `port` and `dir`
+ * restart a server where an earlier one ran (the directory is then the caller's to remove).
+ */
+export async function startRedis(
+  extra: string[] = [],
+  opts: { port?: number; dir?: string } = {},
+): Promise<RedisProcess> {
+  const port = opts.port ?? freePort();
+  const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "damselfly-redis-" });
   const child = new Deno.Command("redis-server", {
     args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...extra],
     stdin: "null",
@@ -46,7 +52,7 @@ export async function startRedis(extra: string[] = []): Promise<RedisProcess> {
         // gone
       }
       await status;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      if (opts.dir === undefined) await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
 }
