@@ -17,6 +17,7 @@ import { freePort, RespClient, type ServerProcess, startServer, waitFor } from "
 import { call, explainFailure, info, role, startWriteLoad } from "../helpers/replication.ts";
 import { dumpDataset, everyTypeCommands, runPipelined } from "../helpers/dataset_dump.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp_proxy.ts";
+import { propagationTour } from "../helpers/propagation.ts";
 
 /** Redis settings that make a full sync start at once (no 5 s diskless delay). */
 const FAST_SYNC = ["--repl-diskless-sync-delay", "0"];
@@ -171,6 +172,32 @@ Deno.test({
           await waitInSync(redisPort, replica.port);
           assert.equal(await call(replica.port, "DBSIZE"), 1, "the replica holds the restarted Redis's data only");
           assert.equal(await call(replica.port, "GET", "after-restart"), "yes");
+        });
+
+        await t.step("every command Redis propagates is applied; an unsupported one is logged loudly", async () => {
+          await call(redisPort, "SET", "to-dump", "payload");
+          const payload = await call(redisPort, "DUMP", "to-dump") as string;
+          const c = await RespClient.connect(redisPort);
+          try {
+            for (const cmd of propagationTour(payload)) {
+              const r = await c.call(...cmd);
+              assert.ok(!(r instanceof Error), `${cmd.join(" ")}: ${r}`);
+            }
+            // Script effects arrive as plain commands (two writes: wrapped in MULTI/EXEC).
+            await c.call("EVAL", "redis.call('set','ev1','1') redis.call('lpush','ev2','x')", 0);
+            await c.call("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f1', function() return 1 end)");
+            await c.call("SET", "after-function", "1");
+          } finally {
+            c.close();
+          }
+          await waitInSync(redisPort, replica.port);
+          assert.match(
+            replica.logs(),
+            /UNSUPPORTED command "FUNCTION" in the replication stream at offset \d+ \(damselfly does not support this command\)/,
+          );
+          assert.doesNotMatch(replica.logs(), /replicated command .* failed/);
+          assert.equal(await call(replica.port, "GET", "after-function"), "1", "the link stayed up");
+          await assertSameDataset(redisPort, replica.port);
         });
 
         await t.step("promotion with REPLICAOF NO ONE keeps the data and accepts writes", async () => {

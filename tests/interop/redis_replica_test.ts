@@ -15,6 +15,7 @@ import { RespClient, type ServerProcess, startServer, waitFor } from "../helpers
 import { call, explainFailure, info, role, startWriteLoad } from "../helpers/replication.ts";
 import { dumpDataset, everyTypeCommands, runPipelined } from "../helpers/dataset_dump.ts";
 import { startTcpProxy } from "../helpers/tcp_proxy.ts";
+import { propagationTour } from "../helpers/propagation.ts";
 
 /** damselfly's master_repl_offset and the `offset=` of its first Redis replica. */
 async function primaryOffsets(port: number): Promise<{ master: number; acked: number }> {
@@ -132,6 +133,24 @@ Deno.test({
           }, "the short-lived key to expire on damselfly");
           await waitInSync(primary.port, replica!.port);
           await assertSameDataset(primary.port, replica!.port);
+        });
+
+        await t.step("Redis accepts damselfly's propagated form of every write", async () => {
+          await call(primary.port, "SET", "to-dump", "payload");
+          const payload = await call(primary.port, "DUMP", "to-dump") as string;
+          const c = await RespClient.connect(primary.port);
+          try {
+            for (const cmd of propagationTour(payload)) {
+              const r = await c.call(...cmd);
+              assert.ok(!(r instanceof Error), `${cmd.join(" ")}: ${r}`);
+            }
+          } finally {
+            c.close();
+          }
+          await waitInSync(primary.port, replica!.port);
+          await assertSameDataset(primary.port, replica!.port);
+          // Redis 7 logs every error its master's stream caused ("== CRITICAL ==").
+          assert.doesNotMatch(await Deno.readTextFile(replicaLog), /CRITICAL/);
         });
 
         await t.step("a link drop through the proxy ends in a partial resync", async () => {
