@@ -553,6 +553,8 @@ export class Replica {
   /** Opens the flows, runs a full or partial sync, then stable sync until something breaks. */
   private async runSession(): Promise<void> {
     const g = this.greeting!;
+    // A Dragonfly primary replaces the data: a Redis primary's position no longer describes it.
+    this.redisCache = null;
     const label = `replica of ${this.describe} (${g.syncId})`;
     const session = new DfSession(this.server, g, label);
     this.session = session;
