@@ -356,3 +356,62 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "failover between damselfly and Redis continues with partial resyncs both ways",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const damselfly = await startServer([]);
+    const redisStats = async (port: number) =>
+      Object.fromEntries(Object.entries(await info(port, "stats")).map(([k, v]) => [k, Number(v)]));
+    let redis: RedisProcess | null = null;
+    let sibling: RedisProcess | null = null;
+    try {
+      await explainFailure({ damselfly }, async () => {
+        await t.step("a demoted damselfly continues from its promoted Redis replica (replid2)", async () => {
+          await call(damselfly.port, "SET", "a", "1");
+          redis = await startRedis([
+            "--replicaof",
+            "127.0.0.1",
+            String(damselfly.port),
+            "--repl-diskless-sync-delay",
+            "0",
+          ]);
+          await waitInSync(damselfly.port, redis.port);
+          assert.equal(await call(redis.port, "REPLICAOF", "NO", "ONE"), "OK");
+          await call(redis.port, "SET", "b", "2");
+          assert.equal(await call(damselfly.port, "REPLICAOF", "127.0.0.1", redis.port), "OK");
+          await waitFor(async () => (await call(damselfly.port, "GET", "b")) === "2", "the promoted Redis's write");
+          const s = await redisStats(redis.port);
+          assert.equal(s.sync_partial_ok, 1, "the promoted Redis served a partial resync");
+          assert.equal(s.sync_full, 0);
+        });
+
+        await t.step("a promoted damselfly serves its Redis sibling a partial resync (replid2)", async () => {
+          sibling = await startRedis(["--replicaof", "127.0.0.1", String((redis as RedisProcess).port)]);
+          await call(redis!.port, "SET", "c", "3");
+          await waitFor(async () => {
+            const [d, s] = await Promise.all([info(damselfly.port), info(sibling!.port)]);
+            return (await call(damselfly.port, "GET", "c")) === "3" && d.slave_repl_offset === s.slave_repl_offset;
+          }, "damselfly and its sibling at the same offset");
+          const before = await stats(damselfly.port);
+          assert.equal(await call(damselfly.port, "REPLICAOF", "NO", "ONE"), "OK");
+          const r = await info(damselfly.port);
+          assert.equal(r.master_replid2, (await info(sibling!.port)).master_replid);
+          assert.equal(await call(sibling!.port, "REPLICAOF", "127.0.0.1", damselfly.port), "OK");
+          await call(damselfly.port, "SET", "d", "4");
+          await waitFor(async () => (await call(sibling!.port, "GET", "d")) === "4", "the new primary's write");
+          const after = await stats(damselfly.port);
+          assert.equal(after.sync_partial_ok, before.sync_partial_ok + 1);
+          assert.equal(after.sync_full, before.sync_full);
+          await assertSameDataset(damselfly.port, sibling!.port);
+        });
+      });
+    } finally {
+      if (sibling !== null) await (sibling as RedisProcess).stop();
+      if (redis !== null) await (redis as RedisProcess).stop();
+      await damselfly.stop();
+    }
+  },
+});
