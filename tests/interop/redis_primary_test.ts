@@ -221,7 +221,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "damselfly replicates Redis: disk ($<len>) transfer, requirepass with masterauth",
+  name: "damselfly replicates Redis: disk ($<len>) transfer, requirepass with masterauth and masteruser",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
@@ -258,6 +258,38 @@ Deno.test({
             );
           } finally {
             c2.close();
+          }
+        });
+        await t.step("masteruser: an ACL user with only +ping +replconf +psync; replica_announce_ip", async () => {
+          const admin = await RespClient.connect(redis.port);
+          try {
+            await admin.call("AUTH", "s3cret");
+            assert.equal(
+              await admin.call("ACL", "SETUSER", "repl", "on", ">rpw", "+ping", "+replconf", "+psync"),
+              "OK",
+            );
+            for (
+              const [k, v] of [["masteruser", "repl"], ["masterauth", "rpw"], ["replica_announce_ip", "127.0.0.9"]]
+            ) {
+              assert.equal(await call(replica.port, "CONFIG", "SET", k, v), "OK");
+            }
+            await admin.call("CLIENT", "KILL", "TYPE", "replica");
+            await waitFor(
+              async () => /user=repl/.test(await admin.call("CLIENT", "LIST", "TYPE", "replica") as string),
+              "the replica back as user repl",
+            );
+            await admin.call("SET", "as-user", "repl");
+            const r = await admin.call("INFO", "replication") as string;
+            assert.match(r, /slave0:ip=127\.0\.0\.9,/);
+            const master = Number(/master_repl_offset:(\d+)/.exec(r)![1]);
+            await waitFor(
+              async () => Number((await info(replica.port)).slave_repl_offset) === master,
+              "the write applied",
+            );
+            assert.equal(await call(replica.port, "GET", "as-user"), "repl");
+            assert.match(await admin.call("INFO", "stats") as string, /sync_partial_ok:1/);
+          } finally {
+            admin.close();
           }
           const theirs = await dumpWithAuth(redis.port, "s3cret");
           assert.deepStrictEqual(await dumpDataset(replica.port), theirs);
