@@ -335,7 +335,10 @@ export class RedisReplication implements WriteObserver {
     return n;
   }
 
-  /** Stream commands a replica acknowledged offset `ack` is behind by (0 unless online). */
+  /**
+   * How many stream commands (SELECT and PING included) a replica has not acknowledged yet;
+   * 0 unless it is online. Exact for the last LAG_WINDOW commands, at least that many beyond.
+   */
   lagRecords(r: RedisReplica): number {
     if (r.state !== "online") return 0;
     const ack = r.ackOffset;
@@ -404,11 +407,6 @@ export class RedisReplication implements WriteObserver {
       this.settingsOf.set(c, s);
     }
     return s;
-  }
-
-  /** The Redis replica on connection `c`, if it is one. */
-  replicaOn(c: Client): RedisReplica | undefined {
-    return this.replicaOf.get(c);
   }
 
   /**
