@@ -151,7 +151,9 @@ try {
   const d = median(times.damselfly);
   const r = median(times.redis);
   console.log(
-    `median full sync: damselfly ${d.toFixed(2)} s, redis-server ${r.toFixed(2)} s, ratio ${(d / r).toFixed(2)}× (target ≤ 1.5×)`,
+    `median full sync: damselfly ${d.toFixed(2)} s, redis-server ${r.toFixed(2)} s, ratio ${
+      (d / r).toFixed(2)
+    }× (target ≤ 1.5×)`,
   );
 } finally {
   await stop(primary);
