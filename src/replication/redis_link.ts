@@ -88,8 +88,8 @@ export class RedisLinkSession {
   private parser: RespParser | null = null;
   /** Offset of the byte just before the first stream byte the parser holds. */
   private streamBase = 0;
-  /** A transaction being collected (MULTI seen, EXEC not yet), with its database at MULTI. */
-  private tx: { db: number; cmds: string[][] } | null = null;
+  /** A transaction being collected (MULTI seen, EXEC not yet): its commands (SELECT included, as 7.2 sends it). */
+  private tx: { cmds: string[][] } | null = null;
   private lastAck = 0;
   private lastNewline = 0;
   private loading = false;
@@ -333,7 +333,7 @@ export class RedisLinkSession {
     }
     if (name === "multi") {
       if (this.tx !== null) this.report(args, "nested MULTI in the stream");
-      else this.tx = { db: this.host.client.db, cmds: [] };
+      else this.tx = { cmds: [] };
       return;
     }
     if (this.tx !== null) {
