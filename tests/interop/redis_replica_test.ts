@@ -106,6 +106,35 @@ Deno.test({
           );
         });
 
+        await t.step("a damselfly replica and the Redis replica side by side in INFO, ROLE and /metrics", async () => {
+          const df = await startServer([]);
+          try {
+            assert.equal(await call(df.port, "REPLICAOF", "127.0.0.1", primary.port), "OK");
+            await waitFor(
+              async () => (await role(df.port))[3] === "stable_sync",
+              "the damselfly replica in stable sync",
+            );
+            const r = await info(primary.port);
+            assert.equal(r.connected_slaves, "2");
+            assert.match(r.slave0, /^ip=127\.0\.0\.1,port=\d+,state=stable_sync,lag=\d+$/, "the damselfly replica");
+            assert.match(
+              r.slave1,
+              /^ip=127\.0\.0\.1,port=\d+,state=stable_sync,offset=\d+,lag=\d+$/,
+              "the Redis replica",
+            );
+            assert.equal(((await role(primary.port))[1] as unknown[]).length, 2);
+            await call(primary.port, "SET", "both", "replicas");
+            assert.equal(await call(primary.port, "WAIT", 2, 5000), 2);
+            await waitFor(async () => (await call(df.port, "GET", "both")) === "replicas", "the damselfly copy");
+            assert.equal(await call(replica!.port, "GET", "both"), "replicas");
+            const metrics = await (await fetch(`http://127.0.0.1:${primary.port}/metrics`)).text();
+            assert.equal(metrics.match(/^dragonfly_connected_replica_lag_records\{/gm)?.length, 2);
+          } finally {
+            await df.stop();
+          }
+          await waitFor(async () => (await info(primary.port)).connected_slaves === "1", "the damselfly replica gone");
+        });
+
         await t.step("the stable stream stays exact (transactions, expiry, every type)", async () => {
           const c = await RespClient.connect(primary.port);
           try {
