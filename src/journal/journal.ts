@@ -44,6 +44,7 @@ export class Journal implements WriteObserver {
   private nextTxid = 1;
   private unit: OpenUnit | null = null;
 
+  /** Creates `numShards` shard journals; `router` splits writes by shard, `limits` bounds each backlog. */
   constructor(numShards: number, private router: KeyRouter, limits: () => BacklogLimits) {
     this.shards = [];
     for (let i = 0; i < numShards; i++) this.shards.push(new ShardJournal(i, limits));
@@ -128,6 +129,7 @@ export class Journal implements WriteObserver {
     }
   }
 
+  /** Encodes a COMMAND item and appends it to `shard`'s journal. */
   private append(shard: number, txid: number, shardCount: number, db: number, args: readonly string[]): JournalItem {
     return this.shards[shard].append(txid, shardCount, db, args, encodeCommandItem(db, txid, shardCount, args));
   }

@@ -54,6 +54,7 @@ export class ShardJournal {
   private items: JournalItem[] = [];
   private head = 0;
 
+  /** An empty journal for `shard`; `limits` is read on every trim. */
   constructor(readonly shard: number, private limits: () => BacklogLimits) {}
 
   /** Number of items in the backlog. */
@@ -98,6 +99,7 @@ export class ShardJournal {
     this.nextLsn = lsn;
   }
 
+  /** Drops the oldest items while the backlog is over its entry, byte or age limit; compacts the array now and then. */
   private trim(now: number): void {
     const { maxEntries, maxBytes, maxAgeMs } = this.limits();
     while (

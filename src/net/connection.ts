@@ -54,6 +54,7 @@ export class Connection {
   /** Producers waiting for pending output to fall below their threshold (see Client.whenDrained). */
   private drainWaiters: { threshold: number; resolve: () => void }[] = [];
 
+  /** Wraps `conn` with a new Client of `origin` (`addr`/`laddr` are the peer and local addresses). */
   constructor(
     private readonly server: Server,
     private readonly conn: ByteStream,
@@ -165,6 +166,7 @@ export class Connection {
     return blocked;
   }
 
+  /** Runs parsed commands until input runs out; returns the promise of a command that blocked, else null. */
   private runParsed(): Promise<void> | null {
     const c = this.client;
     for (;;) {
@@ -253,6 +255,7 @@ export class Connection {
     if (c.replyMode === "skip") c.replyMode = "on";
   }
 
+  /** Queues one flush in a microtask; closes the client when its output is over client_output_buffer_limit. */
   private scheduleFlush(): void {
     if (this.closed || this.flushing || this.flushQueued) return;
     if (this.writer.length > this.server.config.num("client_output_buffer_limit")) {
@@ -282,6 +285,7 @@ export class Connection {
     return this.flushing;
   }
 
+  /** Writes `data` fully (closing on error), wakes drain waiters, then flushes what was added meanwhile. */
   private async writeOut(data: Uint8Array): Promise<void> {
     try {
       let off = await this.conn.write(data);

@@ -103,6 +103,7 @@ export class HttpSniffingStream implements ByteStream {
     return this.mode === "resp" ? this.inner.read(buf) : this.sniff(buf);
   }
 
+  /** Reads until the first bytes tell HTTP from RESP; HTTP input is held back (returns null) for the HTTP handler. */
   private async sniff(buf: Uint8Array): Promise<number | null> {
     if (this.mode === "http") return null;
     let total = 0;

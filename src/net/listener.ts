@@ -100,6 +100,7 @@ export class PortListener implements RunningListener {
     return this.tlsServer !== null;
   }
 
+  /** Binds the plaintext TCP port (learning the real port when 0) and starts accepting. */
   private listenPlain(): void {
     const listener = Deno.listen({ hostname: this.hostname || "0.0.0.0", port: this.port, transport: "tcp" });
     this.plain = listener;
@@ -107,6 +108,7 @@ export class PortListener implements RunningListener {
     void this.acceptPlain(listener);
   }
 
+  /** Accept loop of a plaintext listener (refuses clients over maxclients); ends once it is replaced or closed. */
   private async acceptPlain(listener: Deno.Listener): Promise<void> {
     for (;;) {
       let conn: Deno.Conn;
@@ -140,12 +142,14 @@ export class PortListener implements RunningListener {
     return false;
   }
 
+  /** Counts and reports a connection refused because `maxclients` clients are connected. */
   private refuseOverLimit(): boolean {
     if (this.server.clients.size < this.server.config.num("maxclients")) return false;
     this.server.stats.rejectedConnections++;
     return true;
   }
 
+  /** Binds the raw TCP server behind TLS; resolves once listening (learning the real port when 0). */
   private listenTls(options: tls.TlsOptions): Promise<void> {
     this.tlsServer = this.makeTlsServer(options);
     const raw = net.createServer({ noDelay: true }, (sock) => this.onRawSocket(sock));
@@ -162,6 +166,7 @@ export class PortListener implements RunningListener {
     });
   }
 
+  /** A TLS server with `options` that serves secured sockets and logs handshake failures. */
   private makeTlsServer(options: tls.TlsOptions): tls.Server {
     const s = tls.createServer(options);
     s.on("secureConnection", (sock: tls.TLSSocket) => this.serveSocket(sock));
@@ -228,6 +233,7 @@ export class PortListener implements RunningListener {
     return http ? httpAware(this.server, stream, this.origin) : stream;
   }
 
+  /** Serves a node socket (TLS) as a Connection. */
   private serveSocket(sock: net.Socket): void {
     const stream = this.withHttp(new SocketByteStream(sock));
     const addr = nodeAddr(sock.remoteAddress, sock.remotePort);
@@ -268,6 +274,7 @@ export class PortListener implements RunningListener {
     }
   }
 
+  /** Closes the plaintext listener, if any. */
   private closePlain(): void {
     const p = this.plain;
     this.plain = null;

@@ -223,6 +223,7 @@ export class SocketByteStream implements ByteStream {
   private closing = false;
   private waiter: (() => void) | null = null;
 
+  /** Queues the socket's data (pausing it past the high-water mark) and notes its end. */
   constructor(private readonly socket: net.Socket) {
     socket.on("data", (chunk: Buffer) => {
       this.queue.push(chunk);
@@ -242,6 +243,7 @@ export class SocketByteStream implements ByteStream {
     socket.on("error", end);
   }
 
+  /** Resolves the pending read, if any. */
   private wake(): void {
     const w = this.waiter;
     if (w !== null) {

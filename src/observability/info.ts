@@ -55,7 +55,7 @@ export function usedMemory(): number {
 const STARTUP_MEMORY = usedMemory();
 
 /** Rolling samples behind the `instantaneous_*` fields and the memory peak of one server. */
-class Sampler {
+export class Sampler {
   private static readonly SAMPLES = 16;
   private readonly ops: number[] = [];
   private readonly inKbps: number[] = [];
@@ -64,6 +64,7 @@ class Sampler {
   /** Highest used_memory seen (INFO used_memory_peak); reset by CONFIG RESETSTAT. */
   peakMemory = 0;
 
+  /** Starts sampling `server`'s counters every 100 ms (the timer does not keep the process alive). */
   constructor(private readonly server: Server) {
     this.takeBaseline();
     const timer = setInterval(() => this.sample(), 100);
@@ -71,6 +72,7 @@ class Sampler {
     this.observeMemory(usedMemory());
   }
 
+  /** Records the current counters as the start of the next sample. */
   private takeBaseline(): void {
     const s = this.server.stats;
     this.last = {
@@ -81,6 +83,7 @@ class Sampler {
     };
   }
 
+  /** Adds one rate sample per counter (keeping the last 16) and observes memory. */
   private sample(): void {
     const s = this.server.stats;
     const now = performance.now();
@@ -102,6 +105,7 @@ class Sampler {
     if (bytes > this.peakMemory) this.peakMemory = bytes;
   }
 
+  /** Average of `arr` (0 when empty). */
   private static mean(arr: number[]): number {
     if (arr.length === 0) return 0;
     let sum = 0;

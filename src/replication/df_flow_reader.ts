@@ -346,6 +346,7 @@ export class DfFlowReader {
 
   // ---------------------------------------------------------------- phases
 
+  /** Feeds a chunk to the current phase, moving through phases as each completes. */
   private consume(chunk: Uint8Array): void {
     let data = chunk;
     while (data.length > 0) {
@@ -371,6 +372,7 @@ export class DfFlowReader {
     }
   }
 
+  /** Reply phase: parses the `DFLY FLOW` reply and picks the RDB or journal phase; returns the bytes after it. */
   private reply(data: Uint8Array): Uint8Array {
     const have = this.pendLen;
     this.append(data);
@@ -396,6 +398,7 @@ export class DfFlowReader {
     return data.subarray(next - have);
   }
 
+  /** An RdbReader whose records go to onRdbRecord, with `parser` handling Dragonfly's opcodes. */
   private newRdbReader(parser: DfRecordParser, recordsOnly?: { version: number; db: number }): RdbReader {
     const handle = (r: RdbRecord) => this.onRdbRecord(r, parser);
     return new RdbReader(handle, {
@@ -406,6 +409,7 @@ export class DfFlowReader {
     });
   }
 
+  /** Checks the finished RDB (no open split stream, FULLSYNC_END and JOURNAL_OFFSET seen) and awaits the eof token. */
   private endOfRdb(): void {
     this.tokenStart = this.replyBytes + this.rdb!.offset;
     const at = this.tokenStart;
@@ -418,6 +422,7 @@ export class DfFlowReader {
     this.phaseNow = "token";
   }
 
+  /** Token phase: reads and verifies the eof token, then enters the journal phase; returns the bytes after it. */
   private eofToken(data: Uint8Array): Uint8Array {
     const take = Math.min(TOKEN_LENGTH - this.pendLen, data.length);
     this.append(data.subarray(0, take));
@@ -437,6 +442,7 @@ export class DfFlowReader {
     return data.subarray(take);
   }
 
+  /** Journal phase: decodes every complete journal record and keeps a partial one pending. */
   private journal(data: Uint8Array): void {
     let buf: Uint8Array;
     let end: number;
@@ -486,6 +492,7 @@ export class DfFlowReader {
 
   // ---------------------------------------------------------------- events
 
+  /** Passes an event to the callback, remembering an error it throws. */
   private emit(e: DfFlowEvent): void {
     try {
       this.onEvent(e);
@@ -495,6 +502,7 @@ export class DfFlowReader {
     }
   }
 
+  /** Maps an error to the DfFlowError to report (a callback error is returned as is). */
   private normalize(e: unknown): unknown {
     if (this.callbackError !== null) return this.callbackError;
     if (e instanceof DfFlowError) return e;
@@ -503,6 +511,7 @@ export class DfFlowReader {
     return e;
   }
 
+  /** Turns an RDB record into an event (DF_MASK flags attached to entries). */
   private onRdbRecord(r: RdbRecord, parser: DfRecordParser): void {
     switch (r.kind) {
       case "header":

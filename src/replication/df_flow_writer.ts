@@ -227,11 +227,13 @@ export class DfFlowWriter {
     this.writeItem(lsn, encodePing());
   }
 
+  /** Counts and forwards bytes to the sink. */
   private out(chunk: Uint8Array): void {
     this.bytes += chunk.length;
     this.sink(chunk);
   }
 
+  /** Throws unless the writer is in `phase` (`call` names the method for the message). */
   private expect(phase: Phase, call: string): void {
     if (this.phase !== phase) {
       throw new Error(`DfFlowWriter.${call} is not valid now (${this.mode ?? "no"} sync, phase ${this.phase})`);

@@ -51,6 +51,7 @@ export class CommandRunner {
   failures = 0;
   private readonly client: Client;
 
+  /** Runs commands on an internal master-link client; `label` prefixes log lines. */
   constructor(private readonly server: Server, private readonly label: string) {
     this.client = new Client(server, new NullWriter(), "internal");
     this.client.isMasterLink = true;
@@ -79,10 +80,12 @@ export class CommandRunner {
     }
   }
 
+  /** Records a failure when the command replied with an error. */
   private check(cmd: ReplicatedCommand, errorsBefore: number): void {
     if (this.client.w.errorCount !== errorsBefore) this.fail(cmd, this.client.w.lastError ?? "error");
   }
 
+  /** Counts a failed command and logs it (the first 20, then every 1000th). */
   private fail(cmd: ReplicatedCommand, why: string): void {
     this.failures++;
     if (this.failures <= 20 || this.failures % 1000 === 0) {
@@ -219,6 +222,7 @@ export class FlowApplier {
   private applied = 0;
   private open: { txid: bigint; shardCount: number; cmds: ReplicatedCommand[]; items: number } | null = null;
 
+  /** Applier of flow `flow` of `numFlows`; runs commands with `runner`, syncs multi-shard units on `barrier`. */
   constructor(
     private readonly flow: number,
     private readonly numFlows: number,

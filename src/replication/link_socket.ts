@@ -51,9 +51,9 @@ const MAX_LINE = 64 * 1024;
 /** One replication connection, replica side. */
 export class LinkSocket {
   /** Time (ms) of the last byte read or written. */
-  lastIo = Date.now();
+  lastIo: number = Date.now();
   /** Time (ms) of the last byte read (a silent peer's link still writes ACKs). */
-  lastRead = Date.now();
+  lastRead: number = Date.now();
   /** Local address `ip:port`. */
   readonly laddr: string;
   /** Peer address `ip:port`. */
@@ -153,6 +153,7 @@ export class LinkSocket {
     return await this.readReply();
   }
 
+  /** Reads more bytes into the buffer; throws LinkClosedError at end of stream or on a read error. */
   private async fill(): Promise<void> {
     if (this.closed) throw new LinkClosedError();
     let n: number | null;
@@ -192,6 +193,7 @@ export class LinkSocket {
     }
   }
 
+  /** Reads exactly `n` bytes (a view into the buffer). */
   private async readExact(n: number): Promise<Uint8Array> {
     while (this.buf.length - this.pos < n) await this.fill();
     const out = this.buf.subarray(this.pos, this.pos + n);

@@ -47,7 +47,7 @@ export interface LastMaster {
 }
 
 /** One shard's flow of a session. */
-interface Flow {
+export interface Flow {
   /** The flow connection. */
   client: Client;
   /** Shard index (= flow id). */
@@ -69,7 +69,7 @@ interface Flow {
 }
 
 /** One replica's replication session. */
-interface Session {
+export interface Session {
   /** Session number; the wire id is `SYNC<id>`. */
   id: number;
   /** The control connection. */
@@ -135,6 +135,7 @@ export class ReplicationPrimary {
   private readonly unflushedRdb = new Set<DfFlowWriter>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** Cancels a client's session when its control or flow connection closes. */
   constructor(private readonly server: Server) {
     server.onClientClose.push((c) => {
       const s = this.sessionOfClient.get(c);
@@ -293,6 +294,7 @@ export class ReplicationPrimary {
     c.w.simple("OK");
   }
 
+  /** The REPLCONF settings of a connection (created with defaults). */
   private replconfInfo(c: Client): ReplconfInfo {
     let info = this.replconfOf.get(c);
     if (info === undefined) this.replconfOf.set(c, info = { port: "0", ip: null });
@@ -328,6 +330,7 @@ export class ReplicationPrimary {
     c.w.simple(this.server.runId);
   }
 
+  /** The session named by `SYNC<id>`, or null after replying with an error. */
   private sessionOrReply(c: Client, syncId: string): Session | null {
     const m = /^SYNC(\d+)$/.exec(syncId);
     if (m === null) {
@@ -629,6 +632,7 @@ export class ReplicationPrimary {
     redisReplicationOf(this.server).dropAll(reason);
   }
 
+  /** Starts the stall watchdog (every 1000/hz ms, at least 100 ms) unless running. */
   private startWatchdog(): void {
     if (this.watchdog !== undefined) return;
     const hz = this.server.config.num("hz");
@@ -637,6 +641,7 @@ export class ReplicationPrimary {
     Deno.unrefTimer(this.watchdog);
   }
 
+  /** Stops the stall watchdog. */
   private stopWatchdog(): void {
     if (this.watchdog !== undefined) clearInterval(this.watchdog);
     this.watchdog = undefined;

@@ -98,6 +98,7 @@ export class RedisLinkSession {
   private timer: ReturnType<typeof setInterval> | undefined;
   private closedReason: string | null = null;
 
+  /** A session over `link`; `cached` is the state kept from the previous attempt (for PSYNC), or null. */
   constructor(
     private readonly host: RedisLinkHost,
     private readonly link: LinkSocket,

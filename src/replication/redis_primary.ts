@@ -56,7 +56,7 @@ const LOWEST_RDB_VERSION: RdbWriteVersion = 9;
 export type RedisReplicaState = "wait_bgsave" | "send_bulk" | "wait_ack" | "online";
 
 /** What a connection told us with REPLCONF before PSYNC/SYNC. */
-interface ReplconfSettings {
+export interface ReplconfSettings {
   /** REPLCONF listening-port. */
   port: number;
   /** REPLCONF ip-address, or null. */
@@ -147,6 +147,7 @@ export class ReplBacklog {
   /** Bytes held (at most the ring size). */
   histlen = 0;
 
+  /** An empty backlog of `size` bytes. */
   constructor(size: number) {
     this.buf = new Uint8Array(size);
   }
@@ -192,9 +193,9 @@ export class RedisReplication implements WriteObserver {
   /** Replication id of the stream (+FULLRESYNC, +CONTINUE, INFO master_replid). */
   replid: string;
   /** Previous replication id (a promoted replica's old primary), or forty zeros. */
-  replid2 = NO_REPLID;
+  replid2: string = NO_REPLID;
   /** Last offset + 1 that replid2 is valid for, or -1. */
-  secondReplidOffset = -1;
+  secondReplidOffset: number = -1;
   /** master_repl_offset: bytes ever appended to the stream. */
   offset = 0;
   /** The backlog, or null before the first replica (nothing is recorded then). */
@@ -218,6 +219,7 @@ export class RedisReplication implements WriteObserver {
   private cron: ReturnType<typeof setInterval> | undefined;
   private lastPing = 0;
 
+  /** Observes the server's writes and drops replicas whose connection closes; the replid starts as the run id. */
   constructor(private readonly server: Server) {
     this.replid = server.runId;
     server.writeObservers.push(this);
@@ -702,6 +704,7 @@ export class RedisReplication implements WriteObserver {
   // -------------------------------------------------------------------------------------------
   // Periodic work
 
+  /** Starts the once-a-second tick unless running. */
   private startCron(): void {
     if (this.cron !== undefined) return;
     this.lastPing = Date.now();
@@ -709,6 +712,7 @@ export class RedisReplication implements WriteObserver {
     Deno.unrefTimer(this.cron);
   }
 
+  /** Stops the once-a-second tick. */
   private stopCron(): void {
     if (this.cron !== undefined) clearInterval(this.cron);
     this.cron = undefined;

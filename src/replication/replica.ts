@@ -297,21 +297,25 @@ export class Replica {
   private readonly linkClient: Client;
   private ackTimer: ReturnType<typeof setInterval> | undefined;
 
+  /** A replica of `host`:`port` (not started), with the internal client that applies the stream. */
   constructor(private readonly server: Server, readonly host: string, readonly port: number) {
     this.linkClient = new Client(server, new NullWriter(), "internal");
     this.linkClient.isMasterLink = true;
     this.linkClient.name = "master";
   }
 
+  /** Where to connect: the primary's address, with TLS options when replica TLS is configured. */
   private get target(): LinkTarget {
     const tls = replicaTlsOptions(this.server.config);
     return tls === null ? { host: this.host, port: this.port } : { host: this.host, port: this.port, tls };
   }
 
+  /** `host:port` of the primary, for log lines. */
   private get describe(): string {
     return `${this.host}:${this.port}`;
   }
 
+  /** Moves to state `s`, logging the change and its reason. */
   private setState(s: ReplicaState, why: string): void {
     if (this.state === s) return;
     log.info(`replica of ${this.describe}: ${this.state} → ${s} (${why})`);
@@ -461,6 +465,7 @@ export class Replica {
     this.greeting = greeting;
   }
 
+  /** Parses the `REPLCONF capa dragonfly` reply (replid, sync id, flow count, version). */
   private parseCapa(r: LinkReply): DfGreeting {
     if (!Array.isArray(r) || r.length < 3) throw new Error(`Bad message: capa dragonfly answered ${describeReply(r)}`);
     const [replid, syncId, flows, version] = r;
@@ -480,6 +485,7 @@ export class Replica {
     }, Math.max(1, this.server.config.num("replication_acks_interval")));
   }
 
+  /** Connects, greets and runs sessions until stopped, reconnecting after a lost link. */
   private async mainLoop(): Promise<void> {
     let attempt = 0;
     while (!this.stopped) {
@@ -517,6 +523,7 @@ export class Replica {
     if (this.halted) this.setState("connecting", "replication halted; run REPLICAOF to resume");
   }
 
+  /** Lists the link client in CLIENT LIST with the control link's addresses. */
   private registerLinkClient(): void {
     const c = this.linkClient;
     c.addr = this.control!.raddr;
@@ -660,6 +667,7 @@ export class Replica {
     await session.run();
   }
 
+  /** Full sync: flushes the data, DFLY SYNC, waits for FULLSYNC_END, DFLY STARTSTABLE, then every flow's eof. */
   private async fullSync(session: DfSession, reason: string): Promise<void> {
     const g = session.greeting;
     const started = Date.now();

@@ -50,6 +50,7 @@ export class RespParser {
   /** Bytes consumed by parsed commands so far (replication offsets count these). */
   consumed = 0;
 
+  /** A parser with an empty buffer; `limits` may be updated between calls. */
   constructor(public limits: ParserLimits) {}
 
   /** Appends received bytes. */
@@ -80,6 +81,7 @@ export class RespParser {
     return out;
   }
 
+  /** Makes space for `extra` more bytes: moves live bytes to the front, or grows the buffer by doubling. */
   private makeRoom(extra: number): void {
     const live = this.end - this.start;
     const need = live + extra;
@@ -132,6 +134,7 @@ export class RespParser {
     }
   }
 
+  /** Rewinds the buffer when everything was consumed. */
   private compact(): void {
     if (this.start === this.end) this.start = this.end = 0;
   }
@@ -145,6 +148,7 @@ export class RespParser {
     return idx + 1 < this.end ? idx : -1;
   }
 
+  /** Parses the integer line at `from`: [value (NaN if malformed), index after its CRLF], or null if incomplete. */
   private readIntLine(from: number, tooBig: string): [number, number] | null {
     const cr = this.findCRLF(from, INLINE_MAX_SIZE);
     if (cr === -2) throw new ProtocolError(tooBig);
@@ -193,6 +197,7 @@ export class RespParser {
     return true;
   }
 
+  /** Reads the bulk strings of the current multibulk; returns the arguments when all arrived, else null. */
   private continueMultibulk(): string[] | null {
     const args = this.args!;
     while (this.argsLeft > 0) {
@@ -231,11 +236,13 @@ export class RespParser {
     return args;
   }
 
+  /** Returns null (more input needed), reclaiming the consumed front when it is over half the buffer. */
   private needMore(): null {
     if (this.start > 0 && this.start > this.buf.length / 2) this.makeRoom(0);
     return null;
   }
 
+  /** Parses an inline command line (split on spaces, quotes honoured), or null when incomplete. */
   private parseInline(): string[] | null {
     const nl = this.buf.indexOf(LF, this.start);
     if (nl === -1 || nl >= this.end) {

@@ -125,11 +125,13 @@ export class RespWriter implements ReplyWriter {
   /** Number of bytes written since the last `take()`. */
   length = 0;
 
+  /** A writer with two buffers of `initial` bytes (output and the one swapped in by `take()`). */
   constructor(initial = 16 * 1024) {
     this.buf = Buffer.allocUnsafe(initial);
     this.spare = Buffer.allocUnsafe(initial);
   }
 
+  /** Grows the buffer (doubling) so that `n` more bytes fit. */
   private ensure(n: number): void {
     const need = this.length + n;
     if (need <= this.buf.length) return;

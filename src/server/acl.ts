@@ -85,7 +85,7 @@ const KEY_WRITE = 2;
 const KEY_ALL = KEY_READ | KEY_WRITE;
 
 /** A rule error, mapped to Redis's ACLSetUserStringError texts. */
-type RuleError = "EINVAL" | "ENOENT" | "EEXIST" | "EISDIR" | "ENODEV" | "EBADMSG" | "ECHILD";
+export type RuleError = "EINVAL" | "ENOENT" | "EEXIST" | "EISDIR" | "ENODEV" | "EBADMSG" | "ECHILD";
 
 const RULE_ERRORS: Record<RuleError, string> = {
   ENOENT: "Unknown command or category name in ACL",
@@ -253,8 +253,10 @@ function keyNeeds(spec: CommandSpec, nth: number): number {
 // ---------------------------------------------------------------------------------------
 
 /** A key pattern with its permissions (R, W or both). */
-interface KeyPattern {
+export interface KeyPattern {
+  /** Glob pattern matched against key names. */
   pattern: string;
+  /** KEY_READ and/or KEY_WRITE bits. */
   flags: number;
 }
 
@@ -268,21 +270,28 @@ function hasSpaces(s: string): boolean {
 }
 
 /** One set of permissions (Redis's aclSelector). A command is allowed when any selector allows it. */
-class Selector {
+export class Selector {
+  /** `allkeys` / `~*`: every key, read and write. */
   allKeys = false;
+  /** `allchannels` / `&*`: every Pub/Sub channel. */
   allChannels = false;
+  /** Set by `allcommands` / `+@all`; cleared when any command is refused. */
   allCommands = false;
   /** Bit per command id (1 = allowed); index `size` is the "future commands" bit. */
   bits: Uint8Array;
   /** Allowed first arguments of otherwise refused commands (`+select|0`), by command id. */
   firstArgs: Map<number, string[]> | null = null;
+  /** Key patterns (`~p`, `%R~p`, `%W~p`), when not allKeys. */
   keys: KeyPattern[] = [];
+  /** Channel patterns (`&p`), when not allChannels. */
   channels: string[] = [];
 
+  /** A selector that allows nothing; `root` marks the user's root selector (not a `(...)` one). */
   constructor(readonly root: boolean) {
     this.bits = new Uint8Array(commandIndex().size + 1);
   }
 
+  /** A deep copy. */
   clone(): Selector {
     const s = new Selector(this.root);
     s.allKeys = this.allKeys;
@@ -295,6 +304,7 @@ class Selector {
     return s;
   }
 
+  /** Allows or refuses command id `id`; refusing clears allCommands. */
   private setBit(id: number, allow: boolean): void {
     this.bits[id] = allow ? 1 : 0;
     if (!allow) this.allCommands = false;
@@ -577,7 +587,7 @@ function validHash(h: string): boolean {
 /** One ACL user. */
 export class AclUser {
   /** User flags (USER_* bits). */
-  flags = USER_DISABLED;
+  flags: number = USER_DISABLED;
   /** Password hashes (SHA-256 hex), in the order they were added. */
   passwords: string[] = [];
   /** Root selector first, then `(...)` selectors. */
@@ -590,6 +600,7 @@ export class AclUser {
    */
   guarded = true;
 
+  /** A new user, disabled with no permissions; `acl` is the owning registry (null for a stand-in user). */
   constructor(readonly name: string, readonly acl: Acl | null) {}
 
   /** True when the user is enabled. */
@@ -809,6 +820,7 @@ export class Acl {
   /** Top-level command names allowed only on the admin port (`--restricted_commands`). */
   restricted = new Set<string>();
 
+  /** Creates the default user (all permissions, nopass or requirepass) and reads restricted_commands. */
   constructor(private readonly server: Server) {
     this.defaultUser = new AclUser("default", this);
     for (const r of ["+@all", "~*", "&*", "on", "nopass"]) this.defaultUser.apply(r);

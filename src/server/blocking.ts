@@ -42,6 +42,7 @@ export class BlockingRegistry {
   private waiters = new Map<string, Waiter[]>();
   private ready = new Set<string>();
 
+  /** Map key of `key` in database `db`. */
   private static id(db: number, key: string): string {
     return db + "\0" + key;
   }

@@ -39,9 +39,9 @@ export class Client {
   /** The ACL user object of `user`, cached by src/server/acl.ts (aclUserOf). */
   aclUser: AclUser | null = null;
   /** Connection creation time (ms). */
-  readonly createdAt = Date.now();
+  readonly createdAt: number = Date.now();
   /** Last command time (ms). */
-  lastInteraction = Date.now();
+  lastInteraction: number = Date.now();
   /** Last command name, for CLIENT LIST `cmd=`. */
   lastCommand = "NULL";
   /** Peer address `ip:port`. */
@@ -101,6 +101,7 @@ export class Client {
   /** Total bytes written to this client. */
   bytesOut = 0;
 
+  /** A new client of `server` replying through `w`; authenticated at once when `startsAuthenticated` allows it. */
   constructor(readonly server: Server, readonly w: ReplyWriter, readonly origin: ClientOrigin) {
     this.id = server.nextClientId++;
     this.user = startsAuthenticated(server, origin) ? "default" : null;

@@ -80,6 +80,7 @@ export class PubSub {
   /** Parsed `notify-keyspace-events` class mask (0 = notifications off). */
   notifyMask = 0;
 
+  /** Installs itself as the server's publisher and follows `notify-keyspace-events`. */
   constructor(server: Server) {
     server.publish = (channel, message) => this.publish(channel, message);
     server.onClientClose.push((c) => this.removeClient(c));
@@ -89,10 +90,12 @@ export class PubSub {
     server.config.onChange(setting, (v) => this.notifyMask = parseKeyspaceEvents(String(v)) ?? 0);
   }
 
+  /** The channel-to-subscribers map of `kind`. */
   private registry(kind: SubscriptionKind): Map<string, Set<Client>> {
     return kind === "channel" ? this.channels : kind === "pattern" ? this.patterns : this.shardChannels;
   }
 
+  /** The names `c` is subscribed to in `kind`. */
   private own(c: Client, kind: SubscriptionKind): Set<string> {
     return kind === "channel" ? c.channels : kind === "pattern" ? c.patterns : c.shardChannels;
   }
@@ -129,6 +132,7 @@ export class PubSub {
     }
   }
 
+  /** Writes an encoded message to `c` and flushes (skipped once the client closed). */
   private deliver(c: Client, msg: EncodedMessage): void {
     if (c.closed) return;
     msg.writeTo(c);

@@ -36,11 +36,11 @@ export class Server {
   /** Next client id. */
   nextClientId = 1;
   /** Start time (ms). */
-  readonly startTime = Date.now();
+  readonly startTime: number = Date.now();
   /** Random 40-hex run id. */
   readonly runId: string;
   /** Version string reported by INFO and HELLO. */
-  readonly version = VERSION;
+  readonly version: string = VERSION;
   /** Write observers (journal, replication, keyspace events). */
   readonly writeObservers: WriteObserver[] = [];
   /** Set when the server is a replica of another server (replication module). */
@@ -53,7 +53,7 @@ export class Server {
    */
   loading = false;
   /** Unix time (s) of the last successful save. */
-  lastSave = Math.floor(Date.now() / 1000);
+  lastSave: number = Math.floor(Date.now() / 1000);
   /** Value of `store.dirty` at the last successful save. */
   dirtyAtLastSave = 0;
   /** Per-shard journals (replication between damselfly/Dragonfly nodes). */
@@ -79,6 +79,7 @@ export class Server {
   private txDepth = 0;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** Builds the store, pub/sub and journal from `config`, and draws the run id. */
   constructor(config: Config) {
     this.config = config;
     const cpus = navigator.hardwareConcurrency || 1;
@@ -149,6 +150,7 @@ export class Server {
     if (wrap) this.recordWrite(writes[writes.length - 1][0], ["EXEC"]);
   }
 
+  /** Counts an expired key, journals it as DEL and emits the `expired` notification. */
   private onExpired(_shard: Shard, db: number, key: string): void {
     this.stats.expiredKeys++;
     this.stats.expiredKeysByDb.set(db, (this.stats.expiredKeysByDb.get(db) ?? 0) + 1);
