@@ -191,11 +191,8 @@ export class RdbLoader {
     } catch (err) {
       throw new RdbError((err as Error).message, this.reader.offset, e.key);
     }
-    const slice = this.server.store.slice(e.db, e.key);
-    const before = slice.data.size;
-    slice.set(e.key, value, e.expireAtMs);
     // A key that did not add an entry was there already (the load fails unless merging).
-    if (slice.data.size === before && !this.opts.allowDuplicates) {
+    if (!this.server.store.slice(e.db, e.key).loadSet(e.key, value, e.expireAtMs) && !this.opts.allowDuplicates) {
       throw new RdbError(`duplicate key in database ${e.db}`, this.reader.offset, e.key);
     }
     this.stats.keysLoaded++;

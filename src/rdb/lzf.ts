@@ -4,13 +4,36 @@
  * Format: a control byte < 32 starts a literal run of ctrl+1 bytes; otherwise the top 3 bits are a
  * match length (7 = one extra length byte follows) and the low 5 bits plus the next byte a
  * distance back into the output. Invariants: decompression never reads or writes out of bounds and
- * demands the exact declared size; compression returns null unless it saves at least 4 bytes.
+ * demands the exact declared size; the latin1 decoder's scratch buffer never escapes (only the
+ * string copied out of it does); compression returns null unless it saves at least 4 bytes.
  */
+import { latin1Of } from "./bytes.ts";
 import { ContainerError } from "./errors.ts";
+
+/** Reused output buffer of `lzfDecompressLatin1` (grown on demand, never shared outside). */
+let decompressScratch = new Uint8Array(64 * 1024);
+
+/**
+ * Decompresses `src[start, end)` (exactly `outLen` bytes) straight to a latin1 string, through a
+ * reused buffer: no per-call allocation besides the string itself.
+ */
+export function lzfDecompressLatin1(src: Uint8Array, start: number, end: number, outLen: number): string {
+  if (decompressScratch.length < outLen) {
+    decompressScratch = new Uint8Array(Math.max(outLen, 2 * decompressScratch.length));
+  }
+  lzfDecompressInto(src, start, end, decompressScratch, outLen);
+  return latin1Of(decompressScratch, 0, outLen);
+}
 
 /** Decompresses `src[start, end)` into a new buffer of exactly `outLen` bytes. */
 export function lzfDecompress(src: Uint8Array, start: number, end: number, outLen: number): Uint8Array {
   const out = new Uint8Array(outLen);
+  lzfDecompressInto(src, start, end, out, outLen);
+  return out;
+}
+
+/** Decompresses `src[start, end)` into `out[0, outLen)` (`out` may be longer). */
+function lzfDecompressInto(src: Uint8Array, start: number, end: number, out: Uint8Array, outLen: number): void {
   let ip = start;
   let op = 0;
   while (ip < end) {
@@ -38,7 +61,6 @@ export function lzfDecompress(src: Uint8Array, start: number, end: number, outLe
     for (let k = 0; k < len; k++) out[op++] = out[ref++];
   }
   if (op !== outLen) throw new ContainerError(`LZF output is ${op} bytes, ${outLen} declared`);
-  return out;
 }
 
 const HASH_BITS = 14;

@@ -27,7 +27,7 @@ import { Crc64, readU64LE } from "./crc64.ts";
 import { ContainerError, RdbError } from "./errors.ts";
 import { decodeIntset } from "./intset.ts";
 import { decodeListpack, type ListpackItem } from "./listpack.ts";
-import { lzfDecompress } from "./lzf.ts";
+import { lzfDecompress, lzfDecompressLatin1 } from "./lzf.ts";
 import { parseScore } from "./numbers.ts";
 import type {
   RdbEntry,
@@ -200,6 +200,10 @@ export class RdbReader {
   private encoding = -1;
 
   private readonly scratch = new DataView(new ArrayBuffer(8));
+  /** Compressed bytes buf[lzfStart, lzfEnd) and decompressed size of the last LZF header read. */
+  private lzfStart = 0;
+  private lzfEnd = 0;
+  private lzfOutLen = 0;
 
   /** Creates a reader that reports records to `onRecord` in file order. */
   constructor(onRecord: (r: RdbRecord) => void, opts: RdbReaderOptions = {}) {
@@ -494,8 +498,13 @@ export class RdbReader {
       return latin1Of(this.buf, s, s + n);
     }
     if (this.encoding <= 2) return String(this.intEncoded());
-    this.lzf();
-    return latin1Of(this.str, this.strStart, this.strEnd);
+    this.lzfHeader();
+    try {
+      return lzfDecompressLatin1(this.buf, this.lzfStart, this.lzfEnd, this.lzfOutLen);
+    } catch (e) {
+      if (e instanceof ContainerError) throw this.corrupt(`bad LZF string: ${e.message}`, this.blobAt);
+      throw e;
+    }
   }
 
   /** Reads a string as bytes into str[strStart, strEnd) (valid until the next read). */
@@ -524,7 +533,8 @@ export class RdbReader {
     return readIntLE(this.buf, this.take(width), width) as number;
   }
 
-  private lzf(): void {
+  /** Reads the header of an LZF string and takes its compressed bytes (sets the lzf* fields). */
+  private lzfHeader(): void {
     if (this.encoding !== 3) throw this.corrupt(`unknown string encoding ${this.encoding}`, this.blobAt);
     const clen = this.len();
     const ulen = this.len();
@@ -532,8 +542,16 @@ export class RdbReader {
     if (ulen > clen * LZF_MAX_RATIO + 64 || ulen > MAX_UNIT_BYTES) {
       throw this.corrupt(`LZF string claims ${ulen} bytes from ${clen} compressed bytes`, this.blobAt);
     }
+    this.lzfStart = p;
+    this.lzfEnd = p + clen;
+    this.lzfOutLen = ulen;
+  }
+
+  private lzf(): void {
+    this.lzfHeader();
+    const ulen = this.lzfOutLen;
     try {
-      this.str = lzfDecompress(this.buf, p, p + clen, ulen);
+      this.str = lzfDecompress(this.buf, this.lzfStart, this.lzfEnd, ulen);
     } catch (e) {
       if (e instanceof ContainerError) throw this.corrupt(`bad LZF string: ${e.message}`, this.blobAt);
       throw e;

@@ -106,6 +106,23 @@ export class DbSlice {
     this.data.set(key, value);
   }
 
+  /**
+   * Stores a loaded key (RDB load, full sync): the same effect as `set(key, value, expireAt)`, but
+   * returns false when the key already existed, and skips the TTL-map lookup for a new key without
+   * a TTL (the common case of a load, where the extra miss in `expires` is a large share of the
+   * cost). Hooks and watchers still run, but only when some are registered.
+   */
+  loadSet(key: string, value: Value, expireAt: number | undefined): boolean {
+    if (this.shard.preWriteHooks.length !== 0 || this.watched !== null) this.beforeWrite(key);
+    else this.shard.counters.dirty++;
+    const before = this.data.size;
+    this.data.set(key, value);
+    const added = this.data.size !== before;
+    if (expireAt !== undefined) this.expires.set(key, expireAt);
+    else if (!added && this.expires.size !== 0) this.expires.delete(key);
+    return added;
+  }
+
   /** Replaces the value of an existing key after an in-place-incompatible change, keeping its TTL. */
   replaceValue(key: string, value: Value): void {
     this.beforeWrite(key);
