@@ -4,13 +4,15 @@
  *
  * Invariants: argument errors are reported in Redis 7.0's order and with its texts; a write
  * replaces the whole string value (JS strings are immutable) and keeps the key's TTL, except
- * BITOP which stores a fresh value like SET; a string created or grown by a bit command counts
+ * BITOP which stores a fresh value like SET (and is recorded as `SET target bytes` or
+ * `DEL target`, touching one key only); a string created or grown by a bit command counts
  * as changed even when no bit flipped, as in Redis 7.0.
  */
 import { Buffer } from "node:buffer";
 import type { Client } from "../server/client.ts";
 import { command, type CommandSpec } from "./types.ts";
 import { ERR, lookupRead, parseI64 } from "./helpers.ts";
+import { propagateAs } from "./dispatcher.ts";
 import { latin1Slice, latin1Write } from "../util/latin1.ts";
 
 const BIT_OFFSET_ERR = "ERR bit offset is not an integer or out of range";
@@ -366,6 +368,7 @@ function bitop(c: Client, args: string[]): void {
   const slice = c.slice(target);
   if (maxlen === 0) {
     if (slice.delete(target)) c.server.notify("g", "del", target, c.db);
+    propagateAs(["DEL", target]);
     c.w.int(0);
     return;
   }
@@ -387,7 +390,10 @@ function bitop(c: Client, args: string[]): void {
       }
     }
   }
-  slice.set(target, latin1Slice(res, 0, maxlen));
+  const result = latin1Slice(res, 0, maxlen);
+  slice.set(target, result);
+  // Recorded as the stored bytes (as Dragonfly journals BITOP): it touches only `target`.
+  propagateAs(["SET", target, result]);
   c.server.notify("$", "set", target, c.db);
   c.w.int(maxlen);
 }

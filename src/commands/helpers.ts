@@ -133,3 +133,19 @@ export function parseScanCursor(s: string): bigint | null {
   if (v > ULONG_MAX) return null;
   return m[1] === "-" && v !== 0n ? ULONG_MAX + 1n - v : v;
 }
+
+/** Items per record when a computed value is journaled as a DEL plus batched add commands. */
+const REPLACE_BATCH = 1024;
+
+/**
+ * The deterministic records that make `key` hold exactly a computed collection, as Dragonfly
+ * journals a STORE-style command: `DEL key`, then `add key items...` in batches of 1024
+ * elements (`step` arguments per element, e.g. 2 for score/member pairs). Each record touches
+ * only `key`, so it lives on one shard's journal; an empty `items` leaves just the DEL.
+ */
+export function replaceRecords(add: string, key: string, items: readonly string[], step = 1): string[][] {
+  const records: string[][] = [["DEL", key]];
+  const per = REPLACE_BATCH * step;
+  for (let i = 0; i < items.length; i += per) records.push([add, key, ...items.slice(i, i + per)]);
+  return records;
+}

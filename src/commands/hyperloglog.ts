@@ -5,11 +5,12 @@
  * Invariants: a value is only treated as an HLL after Redis's isHLLObjectOrReply checks;
  * a stored HLL is replaced as a whole (strings are immutable), keeping its TTL; PFCOUNT of one
  * key caches the cardinality in the header like Redis and, on a primary, journals itself so
- * replicas hold the same bytes.
+ * replicas hold the same bytes; PFMERGE is recorded as `SET dst <hll> KEEPTTL` (one key).
  */
 import type { Client } from "../server/client.ts";
 import { command, type CommandSpec } from "./types.ts";
 import { ERR, lookupRead } from "./helpers.ts";
+import { propagateAs } from "./dispatcher.ts";
 import { FLAG_TABLE } from "../config/flag_table.ts";
 import {
   cachedCardinality,
@@ -151,8 +152,12 @@ function pfmerge(c: Client, args: string[]): void {
     if (max[j] !== 0) hll.setIfGreater(j, max[j]);
   }
   hll.invalidateCache();
-  if (current === undefined) slice.set(key, hll.toString());
-  else slice.replaceValue(key, hll.toString());
+  const merged = hll.toString();
+  if (current === undefined) slice.set(key, merged);
+  else slice.replaceValue(key, merged);
+  // Recorded as the merged bytes (as Dragonfly journals PFMERGE), keeping the TTL: it touches
+  // only the destination.
+  propagateAs(["SET", key, merged, "KEEPTTL"]);
   c.server.notify("$", "pfadd", key, c.db);
   c.w.simple("OK");
 }

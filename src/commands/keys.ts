@@ -8,7 +8,8 @@
  * times are recorded as absolute `PEXPIREAT key ms`, and an expiry in the past deletes the
  * key and is recorded as `DEL key` (except on a replica, which waits for its primary's DEL);
  * a value that lands under a new key (RENAME, COPY, MOVE, SWAPDB) wakes clients blocked on
- * that key.
+ * that key. RENAME is recorded as `DEL src` + `RESTORE dst ... REPLACE ABSTTL` and COPY as
+ * that RESTORE in the destination db, so every record touches keys of one shard only.
  */
 import type { Client } from "../server/client.ts";
 import type { DbSlice } from "../store/db_slice.ts";
@@ -18,10 +19,15 @@ import { command, type CommandSpec } from "./types.ts";
 import { ERR, lookupRead, parseI64, parseScanCursor } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { fullGc } from "../observability/gc.ts";
+import { createDumpPayload } from "../rdb/dump_payload.ts";
+import { toRdbValue } from "../rdb/store_bridge.ts";
+import { latin1Of } from "../rdb/bytes.ts";
 
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
 const SAME_OBJECT = "ERR source and destination objects are the same";
+/** DUMP payload version of recorded RESTOREs (Redis 7.0's RDB version, so Redis replicas accept it). */
+const RESTORE_PAYLOAD_VERSION = 10;
 /** Redis's refcount of shared objects (the small integers 0..9999 are shared). */
 const SHARED_REFCOUNT = 2147483647;
 const SHARED_INTEGERS = 10000;
@@ -200,6 +206,16 @@ function persist(c: Client, args: string[]): void {
 // ---------------------------------------------------------------------------------------
 // RENAME, COPY, MOVE
 
+/**
+ * The deterministic record that makes `key` hold `value` with the absolute expiry `expireAt`
+ * (ms; none when undefined): `RESTORE key <ttl> <dump> REPLACE ABSTTL` with a version-10
+ * payload, which both a damselfly and a Redis 7 replica accept.
+ */
+function restoreRecord(key: string, value: Value, expireAt: number | undefined): string[] {
+  const payload = createDumpPayload(toRdbValue(value), RESTORE_PAYLOAD_VERSION);
+  return ["RESTORE", key, String(expireAt ?? 0), latin1Of(payload, 0, payload.length), "REPLACE", "ABSTTL"];
+}
+
 function renameGeneric(c: Client, args: string[], nx: boolean): void {
   const src = args[1];
   const dst = args[2];
@@ -222,6 +238,8 @@ function renameGeneric(c: Client, args: string[], nx: boolean): void {
   }
   dstSlice.set(dst, v, expire);
   srcSlice.delete(src);
+  // Per-key records (as Dragonfly journals RENAME): each lives on its key's shard.
+  propagateAs(["DEL", src], restoreRecord(dst, v, expire));
   const db = c.db;
   c.server.notify("g", "rename_from", src, db);
   c.server.notify("g", "rename_to", dst, db);
@@ -264,6 +282,9 @@ function copy(c: Client, args: string[]): void {
   }
   const dup = typeof v === "string" ? v : v.clone();
   dstSlice.set(dst, dup, expire);
+  // Recorded as a RESTORE of the copy in the destination db: it touches only `dst`.
+  propagateAs();
+  c.server.recordWrite(dstDb, restoreRecord(dst, dup, expire));
   c.server.notify("g", "copy_to", dst, dstDb);
   signalIfCollection(c, dstDb, dst, dup);
   c.w.int(1);

@@ -8,8 +8,10 @@
  * records nothing and touches no WATCH); emptied lists are deleted; a push that may serve
  * blocked clients signals its key. Blocking commands answer at once inside MULTI/EXEC. A
  * waiter is served from the key that became ready, in FIFO order, and its concrete effect
- * is recorded (BLPOP → LPOP key, BLMOVE → LMOVE ..., BLMPOP → LPOP key n) directly with
- * `recordWrite`, since the dispatcher is not running its command then.
+ * is recorded (BLPOP → LPOP key, BLMOVE → LPOP/RPOP src + LPUSH/RPUSH dst element, BLMPOP →
+ * LPOP key n) directly with `recordWrite`, since the dispatcher is not running its command
+ * then. Every move (LMOVE, RPOPLPUSH and their blocking forms) is recorded as per-key pop and
+ * push records, so each record lives on one shard's journal.
  */
 import { command, type CommandSpec } from "./types.ts";
 import type { Client } from "../server/client.ts";
@@ -342,8 +344,8 @@ function lpos(c: Client, args: string[]): void {
 
 /**
  * Moves one element from the non-empty list `src` to `dst` (created when missing), replying
- * with it, as Redis's lmoveGenericCommand/lmoveHandlePush. Returns false after replying
- * WRONGTYPE when `dst` holds another type (nothing changed then).
+ * with it, as Redis's lmoveGenericCommand/lmoveHandlePush. Returns the moved element, or null
+ * after replying WRONGTYPE when `dst` holds another type (nothing changed then).
  */
 function moveElement(
   c: Client,
@@ -353,13 +355,13 @@ function moveElement(
   dstKey: string,
   from: End,
   to: End,
-): boolean {
+): string | null {
   const store = c.server.store;
   const dstSlice = store.slice(db, dstKey);
   const found = dstSlice.get(dstKey);
   if (found !== undefined && !(found instanceof ListValue)) {
     c.w.error(ERR.wrongType);
-    return false;
+    return null;
   }
   const existing = found as ListValue | undefined;
   const srcSlice = store.slice(db, srcKey);
@@ -382,26 +384,30 @@ function moveElement(
     c.server.notify("g", "del", srcKey, db);
   }
   signalKey(c, db, dstKey);
-  return true;
+  return value;
 }
 
-/** The deterministic record of a move: RPOPLPUSH for (B)RPOPLPUSH, else LMOVE. */
-function moveVector(src: string, dst: string, from: End, to: End, asRpoplpush: boolean): string[] {
-  return asRpoplpush ? ["RPOPLPUSH", src, dst] : ["LMOVE", src, dst, from.toUpperCase(), to.toUpperCase()];
+/**
+ * The deterministic records of a move of `element`, as Dragonfly journals LMOVE and its
+ * relatives: a pop from `src`, then a push of the concrete element to `dst` (one key each).
+ */
+function moveRecords(src: string, dst: string, from: End, to: End, element: string): string[][] {
+  return [[from === "left" ? "LPOP" : "RPOP", src], [to === "left" ? "LPUSH" : "RPUSH", dst, element]];
 }
 
-function lmoveGeneric(c: Client, src: string, dst: string, from: End, to: End, asRpoplpush: boolean): void {
+function lmoveGeneric(c: Client, src: string, dst: string, from: End, to: End): void {
   const list = writeList(c, src);
   if (list === false) return;
   if (list === null || list.length === 0) return c.w.nil();
-  if (moveElement(c, c.db, src, list, dst, from, to)) propagateAs(moveVector(src, dst, from, to, asRpoplpush));
+  const moved = moveElement(c, c.db, src, list, dst, from, to);
+  if (moved !== null) propagateAs(...moveRecords(src, dst, from, to, moved));
 }
 
 function lmove(c: Client, args: string[]): void {
   const from = parseEnd(args[3]);
   const to = parseEnd(args[4]);
   if (from === null || to === null) return c.w.error(ERR.syntax);
-  lmoveGeneric(c, args[1], args[2], from, to, false);
+  lmoveGeneric(c, args[1], args[2], from, to);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -552,12 +558,12 @@ function blockingMove(
   from: End,
   to: End,
   timeoutMs: number,
-  asRpoplpush: boolean,
 ): void | Promise<void> {
   const list = writeList(c, src);
   if (list === false) return;
   if (list !== null && list.length > 0) {
-    if (moveElement(c, c.db, src, list, dst, from, to)) propagateAs(moveVector(src, dst, from, to, asRpoplpush));
+    const moved = moveElement(c, c.db, src, list, dst, from, to);
+    if (moved !== null) propagateAs(...moveRecords(src, dst, from, to, moved));
     return;
   }
   if (cannotBlock(c)) return c.w.nil();
@@ -569,9 +575,8 @@ function blockingMove(
       const l = c.server.store.slice(db, src).get(src);
       if (!(l instanceof ListValue) || l.length === 0) return false;
       // A destination of the wrong type unblocks the client with WRONGTYPE, as in Redis.
-      if (moveElement(c, db, src, l, dst, from, to)) {
-        c.server.recordWrite(db, moveVector(src, dst, from, to, asRpoplpush));
-      }
+      const moved = moveElement(c, db, src, l, dst, from, to);
+      if (moved !== null) { for (const r of moveRecords(src, dst, from, to, moved)) c.server.recordWrite(db, r); }
       return true;
     },
     // Redis answers every timed-out list wait with a null array (at once inside MULTI: nil).
@@ -585,13 +590,13 @@ function blmove(c: Client, args: string[]): void | Promise<void> {
   if (from === null || to === null) return c.w.error(ERR.syntax);
   const timeout = parseBlockTimeout(c, args[5]);
   if (timeout === null) return;
-  return blockingMove(c, args[1], args[2], from, to, timeout, false);
+  return blockingMove(c, args[1], args[2], from, to, timeout);
 }
 
 function brpoplpush(c: Client, args: string[]): void | Promise<void> {
   const timeout = parseBlockTimeout(c, args[3]);
   if (timeout === null) return;
-  return blockingMove(c, args[1], args[2], "right", "left", timeout, true);
+  return blockingMove(c, args[1], args[2], "right", "left", timeout);
 }
 
 /** Commands of the lists family. */
@@ -690,7 +695,7 @@ export const listCommands: CommandSpec[] = [
     G,
     "Remove the last element in a list, prepend it to another list and return it",
     "1.2.0",
-    (c, a) => lmoveGeneric(c, a[1], a[2], "right", "left", true),
+    (c, a) => lmoveGeneric(c, a[1], a[2], "right", "left"),
   ),
   command(
     "lmove",

@@ -8,11 +8,13 @@
  * deleted; encodings follow Redis 7.0 (intset while every member is an integer and there are
  * at most set-max-intset-entries, else hashtable; computed sets start as intsets like
  * Redis's createIntsetObject). SPOP is recorded as SREM of the popped members (DEL when it
- * empties the set), so replicas stay identical despite the random choice.
+ * empties the set), so replicas stay identical despite the random choice. Commands with keys
+ * on several shards are recorded per key, as Dragonfly journals them: SMOVE as SREM src m +
+ * SADD dst m, the STORE forms as DEL dst + SADD dst in batches of 1024 members.
  */
 import { command, type CommandSpec } from "./types.ts";
 import type { Client } from "../server/client.ts";
-import { ERR, lookupRead, parseI64, parseScanCursor } from "./helpers.ts";
+import { ERR, lookupRead, parseI64, parseScanCursor, replaceRecords } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { SetValue } from "../store/types/set.ts";
 import { globMatch } from "../util/glob.ts";
@@ -168,6 +170,8 @@ function smove(c: Client, args: string[]): void {
     target.add(member, maxIntset(c));
     c.server.notify("s", "sadd", dstKey, c.db);
   }
+  // Per-key records (as Dragonfly journals SMOVE): each lives on its key's shard.
+  propagateAs(["SREM", srcKey, member], ["SADD", dstKey, member]);
   c.w.int(1);
 }
 
@@ -297,14 +301,18 @@ function lookupSets(c: Client, keys: readonly string[], forWrite: boolean): (Set
 /** Stores a computed set at `dst` (replacing any value and TTL), or deletes `dst` when empty; replies the size. */
 function storeResult(c: Client, dst: string, result: SetValue, event: string): void {
   const slice = c.slice(dst);
-  if (result.size() > 0) {
+  const size = result.size();
+  if (size > 0) {
     slice.set(dst, result);
-    c.w.int(result.size());
+    c.w.int(size);
     c.server.notify("s", event, dst, c.db);
   } else {
     c.w.int(0);
     if (slice.delete(dst)) c.server.notify("g", "del", dst, c.db);
   }
+  const members: string[] = new Array(size);
+  for (let i = 0; i < size; i++) members[i] = result.at(i);
+  propagateAs(...replaceRecords("SADD", dst, members));
 }
 
 /**

@@ -6,11 +6,13 @@
  * Invariants: element loading, comparisons, the choice between a full stable sort (glibc's
  * merge sort) and the partial pqsort, and every reply follow Redis 7.0's sort.c, so results
  * (ties included, where Redis is deterministic) are identical; pattern lookups read keys on
- * whichever shard owns them; STORE writes a list and emits `sortstore` (or `del`).
+ * whichever shard owns them; STORE writes a list and emits `sortstore` (or `del`), and is
+ * recorded as `DEL dst` + batched `RPUSH dst ...` (touching only the destination).
  */
 import { command, type CommandSpec } from "./types.ts";
 import type { Client } from "../server/client.ts";
-import { ERR, lookupRead } from "./helpers.ts";
+import { ERR, lookupRead, replaceRecords } from "./helpers.ts";
+import { propagateAs } from "./dispatcher.ts";
 import { parseLong, strtod } from "./zsets.ts";
 import { ZSetValue } from "../store/types/zset.ts";
 import { SetValue } from "../store/types/set.ts";
@@ -289,6 +291,7 @@ function sortGeneric(c: Client, args: string[], readonly: boolean): void {
   } else if (slice.delete(storeKey)) {
     c.server.notify("g", "del", storeKey, c.db);
   }
+  propagateAs(...replaceRecords("RPUSH", storeKey, outputLen > 0 ? out : []));
   c.w.int(outputLen);
 }
 

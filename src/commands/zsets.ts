@@ -13,7 +13,7 @@
  */
 import { command, type CommandSpec } from "./types.ts";
 import type { Client } from "../server/client.ts";
-import { ERR, lookupRead, parseBlockTimeout, parseI64, parseScanCursor } from "./helpers.ts";
+import { ERR, lookupRead, parseBlockTimeout, parseI64, parseScanCursor, replaceRecords } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { ZSetValue } from "../store/types/zset.ts";
 import { SetValue } from "../store/types/set.ts";
@@ -246,19 +246,28 @@ export function buildZset(c: Client, members: string[], scores: number[]): ZSetV
 
 /**
  * Stores a computed set under `dst` (replacing any value and TTL) and replies with its size;
- * an empty result deletes `dst` instead. Emits `event` (or `del`) as Redis does.
+ * an empty result deletes `dst` instead. Emits `event` (or `del`) as Redis does. Records
+ * `DEL dst` + batched `ZADD dst score member ...` (scores round-trip exactly), as Dragonfly
+ * journals a STORE command: every record touches only `dst`.
  */
 export function storeZsetResult(c: Client, dst: string, members: string[], scores: number[], event: string): void {
   const slice = c.slice(dst);
-  if (members.length > 0) {
+  const n = members.length;
+  if (n > 0) {
     slice.set(dst, buildZset(c, members, scores));
-    c.w.int(members.length);
+    c.w.int(n);
     c.server.notify("z", event, dst, c.db);
     c.server.blocking.signal(c.db, dst);
   } else {
     c.w.int(0);
     if (slice.delete(dst)) c.server.notify("g", "del", dst, c.db);
   }
+  const pairs: string[] = new Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    pairs[2 * i] = formatDouble(scores[i]);
+    pairs[2 * i + 1] = members[i];
+  }
+  propagateAs(...replaceRecords("ZADD", dst, pairs, 2));
 }
 
 /** Deletes `key` if its set became empty, emitting `del`; returns whether it did. */

@@ -655,6 +655,10 @@ class FakeList implements CollectionValue {
   size(): number {
     return this.items.length;
   }
+  /** The elements, as the RDB bridge reads a list (RENAME and COPY record a RESTORE). */
+  toArray(): string[] {
+    return this.items;
+  }
   clone(): CollectionValue {
     return new FakeList([...this.items]);
   }
@@ -730,10 +734,16 @@ Deno.test("keys: recorded replication form and keyspace events (in-process)", ()
   check(["DEL", "nokey"], [], []);
   check(["UNLINK", "c"], [["UNLINK", "c"]], ["0__:del"]);
   s.call("SET", "r", "v");
-  check(["RENAME", "r", "r2"], [["RENAME", "r", "r2"]], ["0__:rename_from", "0__:rename_to"]);
+  // RENAME and COPY are recorded per key (Dragonfly's form): DEL src + RESTORE dst, or the
+  // RESTORE alone in the destination db.
+  const dump = s.call("DUMP", "r");
+  const payload = dump.slice(dump.indexOf("\r\n") + 2, -2);
+  const restore = (key: string) => ["RESTORE", key, "0", payload, "REPLACE", "ABSTTL"];
+  check(["RENAME", "r", "r2"], [["DEL", "r"], restore("r2")], ["0__:rename_from", "0__:rename_to"]);
   check(["RENAME", "r2", "r2"], [], []);
-  check(["RENAMENX", "r2", "r3"], [["RENAMENX", "r2", "r3"]], ["0__:rename_from", "0__:rename_to"]);
-  check(["COPY", "r3", "r4", "DB", "2"], [["COPY", "r3", "r4", "DB", "2"]], ["2__:copy_to"]);
+  check(["RENAMENX", "r2", "r3"], [["DEL", "r2"], restore("r3")], ["0__:rename_from", "0__:rename_to"]);
+  check(["COPY", "r3", "r4", "DB", "2"], [restore("r4")], ["2__:copy_to"]);
+  assert.deepEqual(s.writes.map((w) => w.db), [2]);
   check(["MOVE", "r3", "1"], [["MOVE", "r3", "1"]], ["0__:move_from", "1__:move_to"]);
   check(["SWAPDB", "0", "1"], [["SWAPDB", "0", "1"]], []);
   check(["FLUSHDB"], [["FLUSHDB"]], []);
