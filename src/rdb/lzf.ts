@@ -4,25 +4,38 @@
  * Format: a control byte < 32 starts a literal run of ctrl+1 bytes; otherwise the top 3 bits are a
  * match length (7 = one extra length byte follows) and the low 5 bits plus the next byte a
  * distance back into the output. Invariants: decompression never reads or writes out of bounds and
- * demands the exact declared size; the latin1 decoder's scratch buffer never escapes (only the
- * string copied out of it does); compression returns null unless it saves at least 4 bytes.
+ * demands the exact declared size; the shared decoders' scratch buffer (at most 1 MB, kept for the
+ * process) is only valid until their next call, and what outlives that is a copy (a string);
+ * compression returns null unless it saves at least 4 bytes.
  */
 import { latin1Of } from "./bytes.ts";
 import { ContainerError } from "./errors.ts";
 
-/** Reused output buffer of `lzfDecompressLatin1` (grown on demand, never shared outside). */
+/** Outputs up to this size go through the shared scratch buffer; larger ones get their own. */
+const SCRATCH_MAX = 1024 * 1024;
+/** Reused output buffer of the shared decoders (grown on demand up to SCRATCH_MAX). */
 let decompressScratch = new Uint8Array(64 * 1024);
 
 /**
- * Decompresses `src[start, end)` (exactly `outLen` bytes) straight to a latin1 string, through a
- * reused buffer: no per-call allocation besides the string itself.
+ * Decompresses `src[start, end)` (exactly `outLen` bytes) into a buffer that may be shared: the
+ * result is valid only until the next call of this function or `lzfDecompressLatin1`, so decode
+ * it (or copy it) right away. Bytes [0, outLen) of the result are the output.
  */
-export function lzfDecompressLatin1(src: Uint8Array, start: number, end: number, outLen: number): string {
+export function lzfDecompressShared(src: Uint8Array, start: number, end: number, outLen: number): Uint8Array {
+  if (outLen > SCRATCH_MAX) return lzfDecompress(src, start, end, outLen);
   if (decompressScratch.length < outLen) {
-    decompressScratch = new Uint8Array(Math.max(outLen, 2 * decompressScratch.length));
+    decompressScratch = new Uint8Array(Math.max(outLen, Math.min(SCRATCH_MAX, 2 * decompressScratch.length)));
   }
   lzfDecompressInto(src, start, end, decompressScratch, outLen);
-  return latin1Of(decompressScratch, 0, outLen);
+  return decompressScratch;
+}
+
+/**
+ * Decompresses `src[start, end)` (exactly `outLen` bytes) straight to a latin1 string, through the
+ * shared scratch buffer: no per-call allocation besides the string itself.
+ */
+export function lzfDecompressLatin1(src: Uint8Array, start: number, end: number, outLen: number): string {
+  return latin1Of(lzfDecompressShared(src, start, end, outLen), 0, outLen);
 }
 
 /** Decompresses `src[start, end)` into a new buffer of exactly `outLen` bytes. */

@@ -27,7 +27,7 @@ import { Crc64, readU64LE } from "./crc64.ts";
 import { ContainerError, RdbError } from "./errors.ts";
 import { decodeIntset } from "./intset.ts";
 import { decodeListpack, type ListpackItem } from "./listpack.ts";
-import { lzfDecompress, lzfDecompressLatin1 } from "./lzf.ts";
+import { lzfDecompress, lzfDecompressLatin1, lzfDecompressShared } from "./lzf.ts";
 import { parseScore } from "./numbers.ts";
 import type {
   RdbEntry,
@@ -507,8 +507,12 @@ export class RdbReader {
     }
   }
 
-  /** Reads a string as bytes into str[strStart, strEnd) (valid until the next read). */
-  private blob(): void {
+  /**
+   * Reads a string as bytes into str[strStart, strEnd), valid until the next read. With `shared`
+   * an LZF string is decoded into the LZF module's scratch buffer: the caller must be done with
+   * the bytes (decoded them to strings or numbers) before the next blob or string read.
+   */
+  private blob(shared = true): void {
     this.blobAt = this.pos;
     const n = this.lenOrEncoding();
     if (this.encoding === -1) {
@@ -524,7 +528,7 @@ export class RdbReader {
       this.strStart = 0;
       this.strEnd = bytes.length;
     } else {
-      this.lzf();
+      this.lzf(shared);
     }
   }
 
@@ -547,11 +551,13 @@ export class RdbReader {
     this.lzfOutLen = ulen;
   }
 
-  private lzf(): void {
+  private lzf(shared: boolean): void {
     this.lzfHeader();
     const ulen = this.lzfOutLen;
     try {
-      this.str = lzfDecompress(this.buf, this.lzfStart, this.lzfEnd, ulen);
+      this.str = shared
+        ? lzfDecompressShared(this.buf, this.lzfStart, this.lzfEnd, ulen)
+        : lzfDecompress(this.buf, this.lzfStart, this.lzfEnd, ulen);
     } catch (e) {
       if (e instanceof ContainerError) throw this.corrupt(`bad LZF string: ${e.message}`, this.blobAt);
       throw e;
@@ -741,7 +747,8 @@ export class RdbReader {
       },
       length: () => this.len(),
       stringBytes: () => {
-        this.blob();
+        // Not shared: an extension may hold several results at once.
+        this.blob(false);
         return this.str.subarray(this.strStart, this.strEnd);
       },
       string: () => this.string(),
