@@ -245,7 +245,15 @@ function finish(
   }
   if (mayRecord && spec.traits!.write && !failed && server.store.dirty !== dirtyBefore) {
     const vectors = propagateOverride ?? [args];
-    for (const v of vectors) server.recordWrite(c.db, v);
+    if (vectors.length === 1) {
+      server.recordWrite(c.db, vectors[0]);
+    } else if (vectors.length > 1) {
+      // One command recorded as several per-key writes (SMOVE → SREM + SADD, ...) is one
+      // transaction: replicas apply it atomically, even when its keys live on different shards.
+      server.beginTransaction();
+      for (const v of vectors) server.recordWrite(c.db, v);
+      server.endTransaction();
+    }
   }
   propagateOverride = null;
 }

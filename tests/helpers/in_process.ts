@@ -53,6 +53,14 @@ export class InProcessServer {
     return Buffer.from(this.writer.take()).toString("latin1");
   }
 
+  /**
+   * Recorded command vectors without the MULTI/EXEC markers that group the per-key records of
+   * one command (or a transaction) into one unit.
+   */
+  commands(): string[][] {
+    return this.writes.map((w) => w.args).filter((a) => a[0] !== "MULTI" && a[0] !== "EXEC");
+  }
+
   /** Forgets recorded writes and notifications. */
   clearRecords(): void {
     this.writes.length = 0;

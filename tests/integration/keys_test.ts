@@ -706,7 +706,7 @@ Deno.test("keys: recorded replication form and keyspace events (in-process)", ()
   const check = (cmd: string[], writes: string[][], events: string[]) => {
     s.clearRecords();
     s.call(...cmd);
-    assert.deepEqual(s.writes.map((w) => w.args), writes, `writes of ${cmd.join(" ")}`);
+    assert.deepEqual(s.commands(), writes, `writes of ${cmd.join(" ")}`);
     const keyevents = s.published.filter(([ch]) => ch.startsWith("__keyevent@")).map(([ch]) => ch.slice(11));
     assert.deepEqual(keyevents, events, `events of ${cmd.join(" ")}`);
   };

@@ -531,7 +531,7 @@ Deno.test("lists: recorded writes are deterministic (pops, moves, served waiters
   s.call("LPOP", "none");
   s.call("LREM", "m", "0", "zz");
   s.call("LINSERT", "m", "BEFORE", "zz", "v");
-  assert.deepEqual(s.writes.map((w) => w.args), [
+  assert.deepEqual(s.commands(), [
     ["LPOP", "l"],
     ["RPOP", "l"],
     ["LPOP", "l", "3"],
@@ -554,7 +554,7 @@ Deno.test("lists: recorded writes are deterministic (pops, moves, served waiters
   s.call("RPUSH", "w", "1", "2");
   s.call("LPUSH", "w2", "z");
   await Promise.all(blocked);
-  assert.deepEqual(s.writes.map((w) => w.args), [
+  assert.deepEqual(s.commands(), [
     ["RPUSH", "w", "1", "2"],
     ["LPOP", "w"],
     ["LPUSH", "w2", "z"],

@@ -757,18 +757,19 @@ Deno.test("streams: recorded writes rebuild the same stream, groups and PELs on 
   run("XGROUP", "CREATE", "s", "g2", "$");
   primary.clearRecords();
   run("XREADGROUP", "GROUP", "g", "alice", "COUNT", "3", "STREAMS", "s", ">");
-  const kinds = primary.writes.map((w) => `${w.args[0]} ${w.args[1]}`);
+  const recorded = primary.commands();
+  const kinds = recorded.map((a) => `${a[0]} ${a[1]}`);
   assert.deepEqual(kinds, ["XGROUP CREATECONSUMER", "XCLAIM s", "XCLAIM s", "XCLAIM s", "XGROUP SETID"]);
-  assert.deepEqual(primary.writes[1].args.slice(3, 5), ["alice", "0"]);
-  assert.deepEqual(primary.writes[1].args.slice(6), [
+  assert.deepEqual(recorded[1].slice(3, 5), ["alice", "0"]);
+  assert.deepEqual(recorded[1].slice(6), [
     "TIME",
-    primary.writes[1].args[7],
+    recorded[1][7],
     "RETRYCOUNT",
     "1",
     "FORCE",
     "JUSTID",
     "LASTID",
-    primary.writes[1].args[5],
+    recorded[1][5],
   ]);
   primary.clearRecords();
   run("XREAD", "STREAMS", "s", "0");

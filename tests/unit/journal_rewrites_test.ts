@@ -2,9 +2,10 @@
  * Multi-key writes are recorded per key, as Dragonfly journals them (SMOVE → SREM + SADD,
  * LMOVE → pop + push, STORE forms → DEL + batched adds, BITOP/PFMERGE → SET, RENAME → DEL +
  * RESTORE, COPY → RESTORE in the destination db): with keys on different shards, every
- * journal item touches keys of exactly one shard and carries txid 0 (so a Dragonfly replica
- * applies each once), and replaying the recorded writes on a fresh server yields the same
- * DEBUG DIGEST.
+ * journal item touches keys of exactly one shard (so a Dragonfly replica applies each once);
+ * several records of one command form one transaction (MULTI … EXEC: one txid across the
+ * shards, so a damselfly replica applies them atomically); and replaying the recorded writes
+ * on a fresh server yields the same DEBUG DIGEST.
  */
 import assert from "node:assert/strict";
 import { InProcessServer } from "../helpers/in_process.ts";
@@ -43,9 +44,9 @@ function digest(s: InProcessServer): string {
 
 /**
  * Runs `setup` then `command` on a 4-shard primary, checks the journal items of `command`
- * (each touches one shard's keys, txid 0, no multi-shard unit) and that replaying every
+ * (each touches one shard's keys; several records share one txid) and that replaying every
  * recorded write on a fresh server gives the same dataset. Returns the recorded writes of
- * `command`.
+ * `command`, without the MULTI/EXEC that wraps several of them.
  */
 function checkRewrite(setup: string[][], command: string[], expectReply?: string): string[][] {
   const primary = new InProcessServer([`--num_shards=${SHARDS}`]);
@@ -59,17 +60,24 @@ function checkRewrite(setup: string[][], command: string[], expectReply?: string
   const reply = primary.call(...command);
   assert.ok(!reply.startsWith("-"), `${command[0]} → ${reply}`);
   if (expectReply !== undefined) assert.equal(reply, expectReply);
-  const recorded = primary.writes.slice(before).map((w) => w.args);
+  let recorded = primary.writes.slice(before).map((w) => w.args);
   assert.ok(recorded.length > 0, `${command[0]} recorded nothing`);
+  if (recorded.length > 1) {
+    assert.deepEqual([recorded[0], recorded.at(-1)], [["MULTI"], ["EXEC"]], `${command[0]}: not one transaction`);
+    recorded = recorded.slice(1, -1);
+  }
+  const txids = new Set<number>();
   for (const [shard, sj] of primary.server.journal.shards.entries()) {
     for (const item of sj.readFrom(lsns[shard]) ?? []) {
-      assert.ok(item.args.length > 0, `${command[0]}: unexpected PING (a multi-shard unit) on shard ${shard}`);
-      assert.equal(item.txid, 0, `${command[0]}: ${item.args[0]} is part of a unit`);
+      if (item.args.length === 0) continue; // the PING closing a unit's part on this shard
+      txids.add(item.txid);
       const shards = shardsOfKeys(item.args);
       assert.ok(shards.size <= 1, `${command[0]}: ${item.args[0]} touches shards ${[...shards]}`);
       if (shards.size === 1) assert.equal([...shards][0], shard);
     }
   }
+  assert.equal(txids.size, 1, `${command[0]}: its items carry ${txids.size} txids`);
+  if (recorded.length > 1) assert.notEqual([...txids][0], 0, `${command[0]}: several records outside a unit`);
   const replica = new InProcessServer([`--num_shards=${SHARDS}`]);
   let db = 0;
   for (const w of primary.writes) {
