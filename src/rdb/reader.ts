@@ -136,6 +136,8 @@ const U64_MAX = 2n ** 64n - 1n;
 const MAX_UNIT_BYTES = 0x1fffffe8;
 /** LZF cannot expand data more than this (a 3-byte back reference yields at most 264 bytes). */
 const LZF_MAX_RATIO = 88;
+/** Collections of up to this many elements are checked for duplicates by a scan, not a Set. */
+const SMALL_DUPLICATE_SCAN = 16;
 const MODULE_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /** Streaming RDB parser; see the file comment. */
@@ -183,6 +185,8 @@ export class RdbReader {
   private pairs: [string, string][] = [];
   private scored: [string, number][] = [];
   private seen: Set<string> | null = null;
+  /** Check duplicates by scanning the elements read so far (small collections, no `seen`). */
+  private scanDuplicates = false;
   private stream: RdbStreamValue | null = null;
   private groupsLeft = 0;
   private group: RdbStreamGroup | null = null;
@@ -956,24 +960,28 @@ export class RdbReader {
   private startElements(type: number, count: number): void {
     this.remaining = count;
     this.state = State.Elements;
+    // Duplicates: a Set for big collections, a scan of the elements read so far for small ones.
+    const useSet = this.checkDuplicates && count > SMALL_DUPLICATE_SCAN;
     this.seen = null;
+    this.scanDuplicates = this.checkDuplicates && !useSet;
     switch (type) {
       case RdbType.LIST:
       case RdbType.LIST_QUICKLIST:
       case RdbType.LIST_QUICKLIST_2:
         this.items = [];
+        this.scanDuplicates = false;
         break;
       case RdbType.SET:
         this.items = [];
-        if (this.checkDuplicates) this.seen = new Set();
+        if (useSet) this.seen = new Set();
         break;
       case RdbType.HASH:
         this.pairs = [];
-        if (this.checkDuplicates) this.seen = new Set();
+        if (useSet) this.seen = new Set();
         break;
       default:
         this.scored = [];
-        if (this.checkDuplicates) this.seen = new Set();
+        if (useSet) this.seen = new Set();
     }
   }
 
@@ -986,6 +994,7 @@ export class RdbReader {
       case RdbType.SET: {
         const m = this.string();
         if (this.seen !== null) this.addUnique(this.seen, m, "set member");
+        else if (this.scanDuplicates && this.items.includes(m)) throw this.duplicate(m, "set member");
         this.items.push(m);
         break;
       }
@@ -993,6 +1002,10 @@ export class RdbReader {
         const f = this.string();
         const v = this.string();
         if (this.seen !== null) this.addUnique(this.seen, f, "hash field");
+        else if (this.scanDuplicates) {
+          const pairs = this.pairs;
+          for (let i = 0; i < pairs.length; i++) if (pairs[i][0] === f) throw this.duplicate(f, "hash field");
+        }
         this.pairs.push([f, v]);
         break;
       }
@@ -1003,6 +1016,10 @@ export class RdbReader {
         const score = this.vtype === RdbType.ZSET ? this.textDouble() : this.f64le();
         if (Number.isNaN(score)) throw this.corrupt("zset score is NaN", at);
         if (this.seen !== null) this.addUnique(this.seen, m, "zset member");
+        else if (this.scanDuplicates) {
+          const scored = this.scored;
+          for (let i = 0; i < scored.length; i++) if (scored[i][0] === m) throw this.duplicate(m, "zset member");
+        }
         this.scored.push([m, score]);
         break;
       }
@@ -1057,7 +1074,11 @@ export class RdbReader {
   private addUnique(seen: Set<string>, s: string, what: string): void {
     const before = seen.size;
     seen.add(s);
-    if (seen.size === before) throw this.corrupt(`duplicate ${what} ${JSON.stringify(s)}`);
+    if (seen.size === before) throw this.duplicate(s, what);
+  }
+
+  private duplicate(s: string, what: string): RdbError {
+    return this.corrupt(`duplicate ${what} ${JSON.stringify(s)}`);
   }
 
   private checkUnique(members: string[]): void {
@@ -1099,6 +1120,7 @@ export class RdbReader {
     this.lfuFreq = undefined;
     this.key = undefined;
     this.seen = null;
+    this.scanDuplicates = false;
     this.stream = null;
     this.group = null;
     this.groupPel = null;
