@@ -158,22 +158,16 @@ export function fromRdbValue(v: RdbValue, limits: EncodingLimits, rdbVersion: nu
         const [f, val] = fields[i];
         if (f.length > limits.hashMaxListpackValue || val.length > limits.hashMaxListpackValue) compact = false;
       }
-      const h = new HashValue(compact);
-      for (let i = 0; i < fields.length; i++) {
-        if (!h.set(fields[i][0], fields[i][1])) throw new RdbValueError(`duplicate hash field`);
-      }
+      const h = HashValue.fromDistinctEntries(fields, compact);
+      if (h === null) throw new RdbValueError(`duplicate hash field`);
       return h;
     }
     case "set": {
       const members = v.members;
       let intset = members.length <= limits.setMaxIntsetEntries;
       for (let i = 0; intset && i < members.length; i++) intset = isCanonicalInt64(members[i]);
-      const s = new SetValue(intset);
-      // With intset decided up front, `add` never converts (the limit is never passed).
-      const max = Math.max(limits.setMaxIntsetEntries, members.length);
-      for (let i = 0; i < members.length; i++) {
-        if (!s.add(members[i], max)) throw new RdbValueError(`duplicate set member`);
-      }
+      const s = SetValue.fromDistinctMembers(members, intset);
+      if (s === null) throw new RdbValueError(`duplicate set member`);
       return s;
     }
     case "zset":

@@ -40,6 +40,23 @@ export class HashValue implements CollectionValue {
     return h;
   }
 
+  /**
+   * Builds a hash from [field, value] entries that should all be distinct (a loaded RDB value), in
+   * order; returns null when a field repeats. One map insertion per field, no lookups.
+   */
+  static fromDistinctEntries(entries: readonly (readonly [string, string])[], compact: boolean): HashValue | null {
+    const h = new HashValue(compact);
+    const index = h.index;
+    const pairs = h.pairs;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      index.set(e[0], i);
+      if (index.size !== i + 1) return null;
+      pairs.push(e[0], e[1]);
+    }
+    return h;
+  }
+
   /** Redis's OBJECT ENCODING name. */
   encoding(): string {
     return this.compact ? "listpack" : "hashtable";

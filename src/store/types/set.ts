@@ -38,6 +38,34 @@ export class SetValue implements CollectionValue {
     this.index = intset ? null : new Map();
   }
 
+  /**
+   * Builds a set from members that should all be distinct (a loaded RDB value); returns null when
+   * one repeats. `intset` must only be true when every member is a canonical int64 and they fit
+   * the intset limit. Members already in ascending order (as an intset is stored) are taken in
+   * one pass; others are inserted one by one.
+   */
+  static fromDistinctMembers(members: readonly string[], intset: boolean): SetValue | null {
+    const s = new SetValue(intset);
+    const n = members.length;
+    if (s.index !== null) {
+      const index = s.index;
+      for (let i = 0; i < n; i++) {
+        index.set(members[i], i);
+        if (index.size !== i + 1) return null;
+      }
+      s.members = members.slice();
+      return s;
+    }
+    let ascending = true;
+    for (let i = 1; ascending && i < n; i++) ascending = compareInts(members[i - 1], members[i]) < 0;
+    if (ascending) {
+      s.members = members.slice();
+      return s;
+    }
+    for (let i = 0; i < n; i++) if (!s.add(members[i], n)) return null;
+    return s;
+  }
+
   /** Redis's setTypeCreate: an intset when the first member will be an integer. */
   static forFirstMember(member: string): SetValue {
     return new SetValue(isCanonicalInt64(member));
