@@ -5,7 +5,8 @@
  * Invariants:
  * - Streaming: input is fed in chunks to an RdbReader; memory is bounded by one chunk plus the key
  *   being built, whatever the file size.
- * - Every key goes through DbSlice.set, in the database the file names; a SELECTDB beyond the
+ * - Every key goes through DbSlice.loadSet (DbSlice.set's effect, hooks and watchers included when
+ *   any are registered, minus a TTL-map lookup for new keys), in the database the file names; a SELECTDB beyond the
  *   configured databases is an error, as is a key already present (unless duplicates are allowed,
  *   DEBUG RELOAD MERGE).
  * - A primary skips keys whose TTL already passed (Redis's rule); a replica keeps them.
