@@ -6,8 +6,8 @@
  * - Streaming: input is fed in chunks to an RdbReader; memory is bounded by one chunk plus the key
  *   being built, whatever the file size.
  * - Every key goes through DbSlice.loadSet (DbSlice.set's effect, hooks and watchers included when
- *   any are registered, minus a TTL-map lookup for new keys), in the database the file names; a SELECTDB beyond the
- *   configured databases is an error, as is a key already present (unless duplicates are allowed,
+ *   any are registered, minus a TTL-map lookup for new keys), in the database the file names; a
+ *   SELECTDB beyond the configured databases is an error, as is a key already present (unless duplicates are allowed,
  *   DEBUG RELOAD MERGE).
  * - A primary skips keys whose TTL already passed (Redis's rule); a replica keeps them.
  * - Empty keys, function libraries and the `lua` AUX field are skipped with a log line (no
