@@ -224,7 +224,7 @@ class DfSession {
     }
     // Dragonfly streams use Redis 7 types (stream listpacks v3: exact group read counters).
     const value = fromRdbValue(entry.value, this.limits, 10);
-    store.slice(entry.db, entry.key).set(entry.key, value, entry.expireAtMs);
+    store.slice(entry.db, entry.key).loadSet(entry.key, value, entry.expireAtMs);
     return true;
   }
 
