@@ -6,7 +6,8 @@
  * Invariant: steps run strictly one after another on both servers, so every step sees the
  * same prior state on both sides.
  */
-import type { Reply, RespClient } from "./server.ts";
+import assert from "node:assert/strict";
+import { type Reply, RespClient } from "./server.ts";
 
 /** One command of a differential run, optionally with a reply normalizer. */
 export type DiffStep = (string | number)[] | { cmd: (string | number)[]; norm: (r: Reply) => unknown };
@@ -52,4 +53,33 @@ export async function runDifferential(damselfly: RespClient, redis: RespClient, 
     }
   }
   return mismatches;
+}
+
+/**
+ * Runs `steps` on damselfly (`port`) and redis-server (`redisPort`) after a FLUSHALL on both,
+ * once per protocol in `protos` (RESP2 and RESP3 by default), and asserts identical replies.
+ */
+export async function assertSameAsRedis(
+  port: number,
+  redisPort: number,
+  steps: DiffStep[],
+  protos: number[] = [2, 3],
+): Promise<void> {
+  for (const proto of protos) {
+    const d = await RespClient.connect(port);
+    const r = await RespClient.connect(redisPort);
+    try {
+      if (proto === 3) {
+        assert.ok((await d.call("HELLO", "3")) instanceof Map);
+        assert.ok((await r.call("HELLO", "3")) instanceof Map);
+      }
+      assert.equal(await d.call("FLUSHALL"), "OK");
+      assert.equal(await r.call("FLUSHALL"), "OK");
+      const mismatches = await runDifferential(d, r, steps);
+      assert.deepEqual(mismatches, [], `RESP${proto} mismatches:\n${mismatches.join("\n")}`);
+    } finally {
+      d.close();
+      r.close();
+    }
+  }
 }

@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
-import { redisCli, RespClient, startServer } from "../helpers/server.ts";
+import { redisCli, startServer } from "../helpers/server.ts";
 import { startRedis } from "../helpers/redis.ts";
-import { type DiffStep, runDifferential } from "../helpers/differential.ts";
+import { assertSameAsRedis, type DiffStep } from "../helpers/differential.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
 
 const SETBIT_STEPS: DiffStep[] = [
@@ -304,26 +304,6 @@ function randomSteps(seed: number, n: number): DiffStep[] {
   }
   for (let i = 0; i < 4; i++) steps.push(["GET", `r${i}`]);
   return steps;
-}
-
-async function assertSameAsRedis(port: number, redisPort: number, steps: DiffStep[]): Promise<void> {
-  for (const proto of [2, 3]) {
-    const d = await RespClient.connect(port);
-    const r = await RespClient.connect(redisPort);
-    try {
-      if (proto === 3) {
-        assert.ok((await d.call("HELLO", "3")) instanceof Map);
-        assert.ok((await r.call("HELLO", "3")) instanceof Map);
-      }
-      assert.equal(await d.call("FLUSHALL"), "OK");
-      assert.equal(await r.call("FLUSHALL"), "OK");
-      const mismatches = await runDifferential(d, r, steps);
-      assert.deepEqual(mismatches, [], `RESP${proto} mismatches:\n${mismatches.join("\n")}`);
-    } finally {
-      d.close();
-      r.close();
-    }
-  }
 }
 
 Deno.test("bitmaps: replies match redis-server exactly (RESP2 and RESP3, 4 shards)", async (t) => {

@@ -11,7 +11,7 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { redisCli, RespClient, startServer } from "../helpers/server.ts";
 import { startRedis } from "../helpers/redis.ts";
-import { type DiffStep, runDifferential } from "../helpers/differential.ts";
+import { assertSameAsRedis, type DiffStep } from "../helpers/differential.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
 
 /** A sparse HLL whose opcodes cover 2 registers instead of 16384. */
@@ -122,26 +122,6 @@ function growthSteps(): DiffStep[] {
     ["PFCOUNT", "small", "big", "merged"],
   );
   return steps;
-}
-
-async function assertSameAsRedis(port: number, redisPort: number, steps: DiffStep[]): Promise<void> {
-  for (const proto of [2, 3]) {
-    const d = await RespClient.connect(port);
-    const r = await RespClient.connect(redisPort);
-    try {
-      if (proto === 3) {
-        assert.ok((await d.call("HELLO", "3")) instanceof Map);
-        assert.ok((await r.call("HELLO", "3")) instanceof Map);
-      }
-      assert.equal(await d.call("FLUSHALL"), "OK");
-      assert.equal(await r.call("FLUSHALL"), "OK");
-      const mismatches = await runDifferential(d, r, steps);
-      assert.deepEqual(mismatches, [], `RESP${proto} mismatches:\n${mismatches.join("\n")}`);
-    } finally {
-      d.close();
-      r.close();
-    }
-  }
 }
 
 Deno.test("hyperloglog: replies and raw bytes match redis-server (RESP2 and RESP3)", async (t) => {

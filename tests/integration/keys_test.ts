@@ -11,7 +11,7 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { redisCli, type Reply, RespClient, startServer, waitFor } from "../helpers/server.ts";
 import { startRedis } from "../helpers/redis.ts";
-import { type DiffStep, runDifferential, sorted, within } from "../helpers/differential.ts";
+import { assertSameAsRedis, type DiffStep, sorted, within } from "../helpers/differential.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
 import { Client } from "../../src/server/client.ts";
 import { RespWriter } from "../../src/resp/writer.ts";
@@ -369,25 +369,6 @@ const DB_STEPS: DiffStep[] = [
 ];
 
 /** Runs `steps` on a fresh damselfly and redis-server in RESP2 and RESP3; asserts identical replies. */
-async function assertSameAsRedis(port: number, redisPort: number, steps: DiffStep[]): Promise<void> {
-  for (const proto of [2, 3]) {
-    const d = await RespClient.connect(port);
-    const r = await RespClient.connect(redisPort);
-    try {
-      if (proto === 3) {
-        assert.ok((await d.call("HELLO", "3")) instanceof Map);
-        assert.ok((await r.call("HELLO", "3")) instanceof Map);
-      }
-      assert.equal(await d.call("FLUSHALL"), "OK");
-      assert.equal(await r.call("FLUSHALL"), "OK");
-      const mismatches = await runDifferential(d, r, steps);
-      assert.deepEqual(mismatches, [], `RESP${proto} mismatches:\n${mismatches.join("\n")}`);
-    } finally {
-      d.close();
-      r.close();
-    }
-  }
-}
 
 Deno.test("keys: replies match redis-server exactly (RESP2 and RESP3, 4 shards)", async (t) => {
   const srv = await startServer(["--num_shards=4"]);

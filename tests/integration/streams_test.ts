@@ -14,7 +14,7 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { redisCli, type Reply, RespClient, startServer, waitFor } from "../helpers/server.ts";
 import { startRedis } from "../helpers/redis.ts";
-import { type DiffStep, runDifferential } from "../helpers/differential.ts";
+import { assertSameAsRedis, type DiffStep } from "../helpers/differential.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
 import { Client } from "../../src/server/client.ts";
 import { RespWriter } from "../../src/resp/writer.ts";
@@ -502,26 +502,6 @@ const LAG_STEPS: DiffStep[] = [
   ["XGROUP", "SETID", "l", "g", "2-1"],
   ["XINFO", "GROUPS", "l"],
 ];
-
-async function assertSameAsRedis(port: number, redisPort: number, steps: DiffStep[], protos = [2, 3]): Promise<void> {
-  for (const proto of protos) {
-    const d = await RespClient.connect(port);
-    const r = await RespClient.connect(redisPort);
-    try {
-      if (proto === 3) {
-        assert.ok((await d.call("HELLO", "3")) instanceof Map);
-        assert.ok((await r.call("HELLO", "3")) instanceof Map);
-      }
-      assert.equal(await d.call("FLUSHALL"), "OK");
-      assert.equal(await r.call("FLUSHALL"), "OK");
-      const mismatches = await runDifferential(d, r, steps);
-      assert.deepEqual(mismatches, [], `RESP${proto} mismatches:\n${mismatches.join("\n")}`);
-    } finally {
-      d.close();
-      r.close();
-    }
-  }
-}
 
 Deno.test("streams: replies match redis-server exactly (RESP2 and RESP3, 4 shards)", async (t) => {
   const srv = await startServer(["--num_shards=4"]);

@@ -12,7 +12,7 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { redisCli, RespClient, startServer, waitFor } from "../helpers/server.ts";
 import { startRedis } from "../helpers/redis.ts";
-import { type DiffStep, runDifferential, within } from "../helpers/differential.ts";
+import { assertSameAsRedis, type DiffStep, within } from "../helpers/differential.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
 import type { CollectionValue } from "../../src/store/values.ts";
 
@@ -378,25 +378,6 @@ function seededRandom(seed: number): () => number {
 }
 
 /** Runs `steps` on a fresh damselfly and redis-server in RESP2 and RESP3; asserts identical replies. */
-async function assertSameAsRedis(port: number, redisPort: number, steps: DiffStep[]): Promise<void> {
-  for (const proto of [2, 3]) {
-    const d = await RespClient.connect(port);
-    const r = await RespClient.connect(redisPort);
-    try {
-      if (proto === 3) {
-        assert.ok((await d.call("HELLO", "3")) instanceof Map);
-        assert.ok((await r.call("HELLO", "3")) instanceof Map);
-      }
-      assert.equal(await d.call("FLUSHALL"), "OK");
-      assert.equal(await r.call("FLUSHALL"), "OK");
-      const mismatches = await runDifferential(d, r, steps);
-      assert.deepEqual(mismatches, [], `RESP${proto} mismatches:\n${mismatches.join("\n")}`);
-    } finally {
-      d.close();
-      r.close();
-    }
-  }
-}
 
 Deno.test("strings: replies match redis-server exactly (RESP2 and RESP3, 4 shards)", async (t) => {
   const srv = await startServer(["--num_shards=4"]);
