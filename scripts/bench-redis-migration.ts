@@ -12,8 +12,7 @@
  *
  * Usage: scripts/bench-redis-migration [--keys N] [--rounds R] [--shards N]
  */
-import { Buffer } from "node:buffer";
-import { argValue, Conn, encode, freePort, ROOT, stopChild, waitPing } from "./bench_lib.ts";
+import { argValue, Conn, fillMixed, freePort, ROOT, stopChild, waitPing } from "./bench_lib.ts";
 
 const KEYS = Number(argValue("keys", "1000000"));
 const ROUNDS = Number(argValue("rounds", "3"));
@@ -62,37 +61,6 @@ async function stop(p: Proc): Promise<void> {
   if (p.dir) await Deno.remove(p.dir, { recursive: true }).catch(() => {});
 }
 
-/** Fills `port` with KEYS keys of mixed types. */
-async function fill(port: number): Promise<void> {
-  const c = await Conn.open(port);
-  const value = "v".repeat(100);
-  const field = "f".repeat(20);
-  try {
-    const batch = 2000;
-    let inFlight = 0;
-    for (let i = 0; i < KEYS; i += batch) {
-      const parts: Uint8Array[] = [];
-      for (let j = i; j < Math.min(KEYS, i + batch); j++) {
-        const kind = j % 20;
-        const key = `key:${j}`;
-        if (kind < 14) parts.push(encode([["SET", key, value]]));
-        else if (kind < 16) parts.push(encode([["HSET", key, `${field}1`, value, `${field}2`, value]]));
-        else if (kind < 18) parts.push(encode([["RPUSH", key, value, value, value]]));
-        else if (kind < 19) parts.push(encode([["SADD", key, `a${value}`, `b${value}`, `c${value}`]]));
-        else parts.push(encode([["ZADD", key, "1", `a${value}`, "2", `b${value}`]]));
-      }
-      await c.write(Buffer.concat(parts));
-      inFlight += parts.length;
-      if (inFlight >= 20_000) {
-        for (; inFlight > 0; inFlight--) await c.read();
-      }
-    }
-    for (; inFlight > 0; inFlight--) await c.read();
-  } finally {
-    c.close();
-  }
-}
-
 function infoField(text: string, field: string): string | undefined {
   const m = new RegExp(`^${field}:(.*)$`, "m").exec(text);
   return m ? m[1].trim() : undefined;
@@ -132,7 +100,7 @@ function median(values: number[]): number {
 const primary = await startRedis(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]);
 try {
   const t0 = performance.now();
-  await fill(primary.port);
+  await fillMixed(primary.port, KEYS);
   console.log(`primary redis-server filled with ${KEYS} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const times: Record<"damselfly" | "redis", number[]> = { damselfly: [], redis: [] };
   for (let round = 0; round < ROUNDS; round++) {

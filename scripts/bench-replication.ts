@@ -14,8 +14,7 @@
  *
  * Usage: scripts/bench-replication [--keys N] [--lag-seconds S] [--shards N] [--skip-redis]
  */
-import { Buffer } from "node:buffer";
-import { argValue, Conn, encode, freePort, pssTree, ROOT, stopChild, waitPing } from "./bench_lib.ts";
+import { argValue, Conn, fillMixed, freePort, pssTree, ROOT, stopChild, waitPing } from "./bench_lib.ts";
 
 const KEYS = Number(argValue("keys", "1000000"));
 const LAG_SECONDS = Number(argValue("lag-seconds", "10"));
@@ -81,37 +80,6 @@ function stop(p: Proc): Promise<void> {
   return stopChild(p.child);
 }
 
-/** Fills `port` with KEYS keys: 70% strings, 10% hashes, 10% lists, 5% sets, 5% sorted sets. */
-async function fill(port: number): Promise<void> {
-  const c = await Conn.open(port);
-  const value = "v".repeat(100);
-  const field = "f".repeat(20);
-  try {
-    const batch = 2000;
-    let inFlight = 0;
-    for (let i = 0; i < KEYS; i += batch) {
-      const parts: Uint8Array[] = [];
-      for (let j = i; j < Math.min(KEYS, i + batch); j++) {
-        const kind = j % 20;
-        const key = `key:${j}`;
-        if (kind < 14) parts.push(encode([["SET", key, value]]));
-        else if (kind < 16) parts.push(encode([["HSET", key, `${field}1`, value, `${field}2`, value]]));
-        else if (kind < 18) parts.push(encode([["RPUSH", key, value, value, value]]));
-        else if (kind < 19) parts.push(encode([["SADD", key, `a${value}`, `b${value}`, `c${value}`]]));
-        else parts.push(encode([["ZADD", key, "1", `a${value}`, "2", `b${value}`]]));
-      }
-      await c.write(Buffer.concat(parts));
-      inFlight += parts.length;
-      if (inFlight >= 20_000) {
-        for (; inFlight > 0; inFlight--) await c.read();
-      }
-    }
-    for (; inFlight > 0; inFlight--) await c.read();
-  } finally {
-    c.close();
-  }
-}
-
 function infoField(text: string, field: string): string | undefined {
   const m = new RegExp(`^${field}:(.*)$`, "m").exec(text);
   return m ? m[1].trim() : undefined;
@@ -139,7 +107,7 @@ async function measure(kind: "damselfly" | "redis"): Promise<SyncResult> {
   try {
     const base = pssTree(primary.pid);
     const t0 = performance.now();
-    await fill(primary.port);
+    await fillMixed(primary.port, KEYS);
     console.log(`${kind}: filled ${KEYS} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const before = pssTree(primary.pid);
     const datasetBytes = before - base;

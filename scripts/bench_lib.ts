@@ -196,3 +196,37 @@ export function pssTree(pid: number): number {
   visit(pid);
   return total;
 }
+
+/**
+ * Fills `port` with `keys` keys of mixed types (70% strings, 10% hashes, 10% lists, 5% sets,
+ * 5% sorted sets; 100-byte values), pipelined.
+ */
+export async function fillMixed(port: number, keys: number): Promise<void> {
+  const c = await Conn.open(port);
+  const value = "v".repeat(100);
+  const field = "f".repeat(20);
+  try {
+    const batch = 2000;
+    let inFlight = 0;
+    for (let i = 0; i < keys; i += batch) {
+      const parts: Uint8Array[] = [];
+      for (let j = i; j < Math.min(keys, i + batch); j++) {
+        const kind = j % 20;
+        const key = `key:${j}`;
+        if (kind < 14) parts.push(encode([["SET", key, value]]));
+        else if (kind < 16) parts.push(encode([["HSET", key, `${field}1`, value, `${field}2`, value]]));
+        else if (kind < 18) parts.push(encode([["RPUSH", key, value, value, value]]));
+        else if (kind < 19) parts.push(encode([["SADD", key, `a${value}`, `b${value}`, `c${value}`]]));
+        else parts.push(encode([["ZADD", key, "1", `a${value}`, "2", `b${value}`]]));
+      }
+      await c.write(Buffer.concat(parts));
+      inFlight += parts.length;
+      if (inFlight >= 20_000) {
+        for (; inFlight > 0; inFlight--) await c.read();
+      }
+    }
+    for (; inFlight > 0; inFlight--) await c.read();
+  } finally {
+    c.close();
+  }
+}
