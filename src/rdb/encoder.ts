@@ -42,6 +42,7 @@ let textScratch = new Uint8Array(64 * 1024);
 /** Encodes RDB lengths, strings and values into a ByteWriter. */
 export class RdbEncoder {
   /**
+   * Creates an encoder that appends to `out` in the given RDB version.
    * @param out destination buffer
    * @param version target RDB version
    * @param compress LZF-compress strings longer than 20 bytes when that saves space
@@ -112,6 +113,7 @@ export class RdbEncoder {
     this.out.bytes(bytes);
   }
 
+  /** Writes `bytes` as an LZF string (0xc3, lengths, payload); false when compression does not shrink them. */
   private writeCompressed(bytes: Uint8Array): boolean {
     const packed = lzfCompress(bytes);
     if (packed === null) return false;
@@ -174,6 +176,7 @@ export class RdbEncoder {
     }
   }
 
+  /** Writes a list as quicklist nodes of about LIST_NODE_BYTES: ziplists for RDB 9, else listpacks or a plain big element. */
   private writeList(items: string[]): void {
     // Partition into nodes of about LIST_NODE_BYTES (at least one element each).
     const bounds: number[] = [];
@@ -204,6 +207,7 @@ export class RdbEncoder {
     }
   }
 
+  /** Writes a set as an intset, a listpack, or a length-prefixed member list, as `type` says. */
   private writeSet(type: number, members: string[]): void {
     if (type === RdbType.SET_INTSET) {
       const values = intsetValues(members)!;
@@ -218,6 +222,7 @@ export class RdbEncoder {
     }
   }
 
+  /** Writes a zset as ZSET_2 (members with binary scores) or as one ziplist/listpack, as `type` says. */
   private writeZset(type: number, entries: [string, number][]): void {
     if (type === RdbType.ZSET_2) {
       this.writeLen(entries.length);
@@ -242,6 +247,7 @@ export class RdbEncoder {
     );
   }
 
+  /** Writes a hash as field/value strings or as one ziplist/listpack, as `type` says. */
   private writeHash(type: number, fields: [string, string][]): void {
     if (type === RdbType.HASH) {
       this.writeLen(fields.length);
@@ -264,16 +270,19 @@ export class RdbEncoder {
     );
   }
 
+  /** Writes a stream ID as two lengths (ms, seq). */
   private writeStreamId(id: RdbStreamId): void {
     this.writeLen(id.ms);
     this.writeLen(id.seq);
   }
 
+  /** Writes a stream ID as two 64-bit big-endian integers (ms, seq). */
   private writeRawStreamId(id: RdbStreamId): void {
     this.out.u64be(id.ms);
     this.out.u64be(id.seq);
   }
 
+  /** Writes a stream: its listpack nodes, metadata, then consumer groups with their PELs and consumers. */
   private writeStream(s: RdbStreamValue): void {
     const nodes = streamNodes(s);
     this.writeLen(nodes.length);

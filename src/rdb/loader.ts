@@ -126,12 +126,14 @@ export class RdbLoader {
     this.end();
   }
 
+  /** Marks the load finished (once) and clears the server's loading state. */
   private end(): void {
     if (this.finished) return;
     this.finished = true;
     persistenceOf(this.server).loading = null;
   }
 
+  /** Handles one parsed record: notes the version, logs aux/functions, rejects module AUX and out-of-range dbs, stores entries. */
   private onRecord(r: RdbRecord): void {
     switch (r.kind) {
       case "header":
@@ -174,6 +176,7 @@ export class RdbLoader {
     }
   }
 
+  /** Stores a loaded key in its db (skipping keys already expired on a primary), checking the db index. */
   private store(e: RdbEntry): void {
     if (e.db >= this.server.store.dbCount) {
       throw new RdbError(

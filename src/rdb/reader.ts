@@ -300,6 +300,7 @@ export class RdbReader {
 
   // ---------------------------------------------------------------- buffer management
 
+  /** Feeds the bytes consumed since the last sync into the running CRC (when verifying). */
   private syncCrc(): void {
     if (this.verifyChecksum && this.pos > this.crcPos) this.crc.update(this.buf, this.crcPos, this.pos);
     this.crcPos = this.pos;
@@ -353,6 +354,7 @@ export class RdbReader {
     this.end += n;
   }
 
+  /** Steps through units while enough bytes are buffered; on a short read rewinds to the unit start and records how many bytes it needs. */
   private run(): void {
     while (this.state !== State.Done) {
       if (this.end - this.pos < this.need) return;
@@ -372,6 +374,7 @@ export class RdbReader {
     }
   }
 
+  /** Wraps a non-RdbError failure as an RdbError carrying the offset and key. */
   private toRdbError(e: unknown): RdbError {
     if (e instanceof RdbError) return e;
     if (e instanceof ContainerError) {
@@ -385,6 +388,7 @@ export class RdbReader {
     return new RdbError(`cannot decode: ${e instanceof Error ? e.message : String(e)}`, this.base + this.pos, this.key);
   }
 
+  /** Passes a record to the callback, marking a callback exception so it is rethrown unwrapped. */
   private emitRecord(r: RdbRecord): void {
     try {
       this.onRecord(r);
@@ -394,6 +398,7 @@ export class RdbReader {
     }
   }
 
+  /** Builds an RdbError at buffer position `at` (absolute offset) for the current key. */
   private corrupt(reason: string, at = this.pos): RdbError {
     return new RdbError(reason, this.base + at, this.key);
   }
@@ -412,6 +417,7 @@ export class RdbReader {
     return p;
   }
 
+  /** Reads one byte. */
   private u8(): number {
     const p = this.pos;
     if (p >= this.end) {
@@ -453,6 +459,7 @@ export class RdbReader {
     }
   }
 
+  /** Reads an unsigned 64-bit big-endian integer at buffer index `p` (without consuming). */
   private u64be(p: number): bigint {
     const v = this.buf;
     const hi = ((v[p] << 24) | (v[p + 1] << 16) | (v[p + 2] << 8) | v[p + 3]) >>> 0;
@@ -536,6 +543,7 @@ export class RdbReader {
     }
   }
 
+  /** Reads a little-endian integer string of the width given by `encoding` (0: 1, 1: 2, 2: 4 bytes). */
   private intEncoded(): number {
     const width = this.encoding === 0 ? 1 : this.encoding === 1 ? 2 : 4;
     return readIntLE(this.buf, this.take(width), width) as number;
@@ -555,6 +563,7 @@ export class RdbReader {
     this.lzfOutLen = ulen;
   }
 
+  /** Reads an LZF string into `str` (into the shared scratch buffer when `shared`). */
   private lzf(shared: boolean): void {
     this.lzfHeader();
     const ulen = this.lzfOutLen;
@@ -570,10 +579,12 @@ export class RdbReader {
     this.strEnd = ulen;
   }
 
+  /** Reads a signed 64-bit little-endian integer as a number. */
   private i64le(): number {
     return Number(readIntLE(this.buf, this.take(8), 8));
   }
 
+  /** Reads a little-endian IEEE 754 double. */
   private f64le(): number {
     const p = this.take(8);
     const d = this.scratch;
@@ -602,6 +613,7 @@ export class RdbReader {
 
   // ---------------------------------------------------------------- units
 
+  /** Parses the unit the current state expects. */
   private step(): void {
     switch (this.state) {
       case State.Magic:
@@ -634,6 +646,7 @@ export class RdbReader {
     }
   }
 
+  /** Checks the `REDIS` magic and 4-digit version, then moves on to records. */
   private magic(): void {
     const p = this.take(9);
     const b = this.buf;
@@ -650,6 +663,7 @@ export class RdbReader {
     this.emitRecord({ kind: "header", version });
   }
 
+  /** Reads one opcode and its payload (aux, resizedb, db selection, expiry, LRU/LFU, functions, ...) or starts a value. */
   private record(): void {
     const at = this.pos;
     this.recordAt = at;
@@ -715,6 +729,7 @@ export class RdbReader {
     }
   }
 
+  /** Reads (and if asked, verifies) the trailing CRC64, then emits the end record. */
   private eof(at: number): void {
     let stored = 0n;
     let verified = false;
@@ -740,6 +755,7 @@ export class RdbReader {
 
   // ---------------------------------------------------------------- extensions
 
+  /** Builds the primitive-read interface handed to RDB extensions, bound to this reader. */
   private makeUnitInput(): RdbUnitInput {
     const reads = {
       u8: () => this.u8(),
@@ -808,6 +824,7 @@ export class RdbReader {
     }
   }
 
+  /** Reads a MODULE_AUX record, skipping its payload, and emits its module name and version. */
   private moduleAux(at: number): void {
     const id = this.lenBig();
     const whenOpcode = this.len();
@@ -957,6 +974,7 @@ export class RdbReader {
     }
   }
 
+  /** Sets up reading `count` elements of a collection of RDB `type`, choosing the duplicate check. */
   private startElements(type: number, count: number): void {
     this.remaining = count;
     this.state = State.Elements;
@@ -1044,6 +1062,7 @@ export class RdbReader {
     if (--this.remaining === 0) this.finishElements();
   }
 
+  /** Builds the collection from the elements read and emits it. */
   private finishElements(): void {
     switch (this.vtype) {
       case RdbType.LIST:
@@ -1071,20 +1090,24 @@ export class RdbReader {
     }
   }
 
+  /** Adds `s` to `seen`, throwing if it was already there. */
   private addUnique(seen: Set<string>, s: string, what: string): void {
     const before = seen.size;
     seen.add(s);
     if (seen.size === before) throw this.duplicate(s, what);
   }
 
+  /** Builds the error for a duplicate `what` (member, field, ...). */
   private duplicate(s: string, what: string): RdbError {
     return this.corrupt(`duplicate ${what} ${JSON.stringify(s)}`);
   }
 
+  /** Throws a ContainerError when `members` holds a duplicate. */
   private checkUnique(members: string[]): void {
     if (hasDuplicate(members, 1)) throw new ContainerError("duplicate members");
   }
 
+  /** Turns a flat member/score list into entries, checking pairing, duplicates and scores. */
   private zsetFromFlat(flat: string[]): [string, number][] {
     if (flat.length % 2 !== 0) throw new ContainerError(`odd number of elements (${flat.length}) in a zset`);
     if (this.checkDuplicates && hasDuplicate(flat, 2)) throw new ContainerError("duplicate members");
@@ -1105,6 +1128,7 @@ export class RdbReader {
     this.emitRecord({ kind: "skipped", db: this.db, key, reason: "empty key", offset: this.keyOffset });
   }
 
+  /** Emits the current key's entry with its expiry and LRU/LFU metadata, then resets key state. */
   private emit(value: RdbValue): void {
     const entry: RdbEntry = { db: this.db, key: this.key ?? "", value };
     if (this.expireAtMs !== undefined) entry.expireAtMs = this.expireAtMs;
@@ -1114,6 +1138,7 @@ export class RdbReader {
     this.emitRecord({ kind: "entry", entry });
   }
 
+  /** Clears the per-key metadata and stream state and returns to record (or done) state. */
   private resetKeyState(): void {
     this.expireAtMs = undefined;
     this.lruIdleSec = undefined;
@@ -1130,6 +1155,7 @@ export class RdbReader {
 
   // ---------------------------------------------------------------- streams
 
+  /** Reads one stream listpack node (master ID key, then listpack) into the stream's entries. */
   private streamNode(): void {
     this.blob();
     if (this.strEnd - this.strStart !== 16) {
@@ -1147,6 +1173,7 @@ export class RdbReader {
     if (--this.remaining === 0) this.state = State.StreamMeta;
   }
 
+  /** Reads stream metadata (length, last/first/max-deleted IDs, entries added, group count). */
   private streamMeta(): void {
     const st = this.stream!;
     const length = this.len();
@@ -1175,6 +1202,7 @@ export class RdbReader {
     this.state = State.StreamGroup;
   }
 
+  /** Reads a consumer group header and starts its PEL. */
   private streamGroup(): void {
     const name = this.string();
     const lastMs = this.lenBig();
@@ -1199,6 +1227,7 @@ export class RdbReader {
     this.state = pel > 0 ? State.StreamPel : State.StreamConsumerCount;
   }
 
+  /** Reads one group PEL entry (ID, delivery time and count), rejecting duplicates. */
   private streamPel(): void {
     const at = this.pos;
     const id = this.rawStreamId();
@@ -1211,6 +1240,7 @@ export class RdbReader {
     if (--this.remaining === 0) this.state = State.StreamConsumerCount;
   }
 
+  /** Reads a group's consumer count, moving to the next group when there are none. */
   private streamConsumerCount(): void {
     const n = this.len();
     this.remaining = n;
@@ -1221,6 +1251,7 @@ export class RdbReader {
     this.nextGroup();
   }
 
+  /** Reads a consumer (name, seen/active times) and starts its PEL. */
   private streamConsumer(): void {
     const name = this.string();
     const seenTimeMs = this.i64le();
@@ -1237,6 +1268,7 @@ export class RdbReader {
     this.nextConsumer();
   }
 
+  /** Reads one consumer PEL ID, which must be an unowned entry of the group PEL. */
   private streamConsumerPel(): void {
     const at = this.pos;
     const id = this.rawStreamId();
@@ -1248,6 +1280,7 @@ export class RdbReader {
     if (--this.consumerPelLeft === 0) this.nextConsumer();
   }
 
+  /** Moves to the next consumer, or to the next group after the last one. */
   private nextConsumer(): void {
     if (--this.remaining > 0) {
       this.state = State.StreamConsumer;
@@ -1256,6 +1289,7 @@ export class RdbReader {
     this.nextGroup();
   }
 
+  /** Moves to the next group, or finishes the stream after the last one. */
   private nextGroup(): void {
     if (--this.groupsLeft > 0) {
       this.state = State.StreamGroup;
@@ -1264,6 +1298,7 @@ export class RdbReader {
     this.finishStream();
   }
 
+  /** Emits the completed stream. */
   private finishStream(): void {
     const st = this.stream!;
     this.emit(st);

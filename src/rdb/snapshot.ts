@@ -583,7 +583,7 @@ class FileChunkQueue {
 /** A background save in progress. */
 export class BackgroundSave {
   /** Unix ms when it started (the cut). */
-  readonly startedAt = Date.now();
+  readonly startedAt: number = Date.now();
   /** Keys in the dataset at the cut. */
   readonly keysTotal: number;
   /** `store.dirty` at the cut. */
@@ -647,6 +647,7 @@ export class BackgroundSave {
     for (const s of this.snaps) s.cancel();
   }
 
+  /** Writes every db of every shard to the temp file, renames it over the target; false (temp file removed) on failure or cancel. */
   private async run(file: Deno.FsFile, tmp: string): Promise<boolean> {
     let ok = false;
     try {
@@ -715,7 +716,7 @@ export class Persistence {
   /** Outcome of the last background save. */
   lastBgsaveOk = true;
   /** Duration of the last background save in seconds, -1 before the first. */
-  lastBgsaveSeconds = -1;
+  lastBgsaveSeconds: number = -1;
   /** Saves started (SAVE, BGSAVE, the cron, SHUTDOWN), as Redis's `rdb_saves`. */
   saves = 0;
   /** A BGSAVE requested while it could not start (inside EXEC), run as soon as possible. */
@@ -728,6 +729,7 @@ export class Persistence {
   lastLoadKeysExpired = 0;
   private cronTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** Creates the persistence state of `server`. */
   constructor(readonly server: Server) {}
 
   /** `<dir>/<dbfilename>`, or null when no dbfilename is configured (no load, no save). */
@@ -816,6 +818,7 @@ export class Persistence {
     }, 0);
   }
 
+  /** Starts a scheduled background save, logging instead of throwing if it cannot start. */
   private startScheduled(): void {
     try {
       this.startBgsave();
@@ -879,6 +882,7 @@ export class Persistence {
     this.cronTimer = undefined;
   }
 
+  /** Runs a cron-triggered background save unless one is already running. */
   private cronFire(): void {
     if (this.bgsave !== null) {
       log.warn("snapshot_cron: a background save is still running, skipping this one");

@@ -220,10 +220,12 @@ export class RdbWriter {
     this.emit();
   }
 
+  /** Flushes once the buffer reaches the chunk size. */
   private maybeFlush(): void {
     if (this.out.length >= this.chunkSize) this.flush();
   }
 
+  /** Hands the buffered bytes to the sink (lent or copied) and empties the buffer, shrinking it after a huge value. */
   private emit(): void {
     if (this.out.length === 0) return;
     const lend = this.opts.lendChunks === true;

@@ -24,6 +24,7 @@ export class DbSlice {
   /** Round-robin position of the active expiry cycle. */
   expireCursor: Iterator<[string, number]> | null = null;
 
+  /** Creates the empty database `dbIndex` of `shard`. */
   constructor(readonly shard: Shard, readonly dbIndex: number) {}
 
   /** Number of keys (including logically expired ones not yet removed). */

@@ -26,7 +26,7 @@ const HLL_REGISTER_MAX = (1 << HLL_BITS) - 1;
 /** Header size in bytes. */
 export const HLL_HDR_SIZE = 16;
 /** Total size of a dense HLL string. */
-export const HLL_DENSE_SIZE = HLL_HDR_SIZE + ((HLL_REGISTERS * HLL_BITS + 7) >> 3);
+export const HLL_DENSE_SIZE: number = HLL_HDR_SIZE + ((HLL_REGISTERS * HLL_BITS + 7) >> 3);
 /** Encoding byte of a dense HLL. */
 export const HLL_DENSE = 0;
 /** Encoding byte of a sparse HLL. */

@@ -26,6 +26,7 @@ export class Shard {
   /** Current time in ms; replaceable in tests. */
   clock: () => number = Date.now;
 
+  /** Creates shard `index` with `dbCount` empty databases and the store-wide change counter. */
   constructor(readonly index: number, dbCount: number, private host: ShardHost, counters: { dirty: number }) {
     this.counters = counters;
     this.dbs = [];

@@ -35,6 +35,7 @@ export class Store {
   private scans = new Map<number, ScanState>();
   private nextScanId = 1;
 
+  /** Creates `numShards` shards, each with `dbCount` databases, sharing one change counter. */
   constructor(readonly numShards: number, readonly dbCount: number, host: ShardHost) {
     this.shards = [];
     for (let i = 0; i < numShards; i++) this.shards.push(new Shard(i, dbCount, host, this.counters));

@@ -207,6 +207,7 @@ export class ListValue implements CollectionValue {
     this.maybeShrink();
   }
 
+  /** Halves the ring buffer (down to 64 slots) while it is less than a quarter full. */
   private maybeShrink(): void {
     const cap = this.buf.length;
     if (cap > 64 && this.len < cap / 4) {
@@ -216,6 +217,7 @@ export class ListValue implements CollectionValue {
     }
   }
 
+  /** Copies the elements into a new ring buffer of `cap` slots, starting at index 0. */
   private resize(cap: number): void {
     const nb: (string | undefined)[] = new Array(cap);
     for (let i = 0; i < this.len; i++) nb[i] = this.at(i);

@@ -188,6 +188,7 @@ export class StreamNode {
   /** Listpack bytes of everything but the header, end byte, count and deleted fields. */
   bodyBytes: number;
 
+  /** Creates a node holding only its master entry, with room for `capacity` entries. */
   constructor(masterId: StreamID, masterFields: string[], capacity = 8) {
     this.masterId = masterId;
     this.masterFields = masterFields;
@@ -459,17 +460,18 @@ export class StreamConsumer {
   /** Last time the consumer was seen (ms). */
   seenTime: number;
   /** Last time the consumer read or claimed successfully (ms), -1 if never (Redis 7.2). */
-  activeTime = -1;
+  activeTime: number = -1;
   /** Pending entries owned by the consumer (same NACK objects as the group PEL). */
   readonly pel = new IdIndex<StreamNack>();
 
+  /** Creates a consumer, first seen at `now`, that has never been active. */
   constructor(readonly name: string, now: number) {
     this.seenTime = now;
   }
 }
 
 /** Marker of an unknown `entries_read` counter (SCG_INVALID_ENTRIES_READ). */
-export const INVALID_ENTRIES_READ = -1n;
+export const INVALID_ENTRIES_READ: bigint = -1n;
 
 /** A consumer group. */
 export class StreamGroup {
@@ -478,6 +480,7 @@ export class StreamGroup {
   /** Consumers by name. */
   readonly consumers = new Map<string, StreamConsumer>();
 
+  /** Creates a group with its last delivered ID and `entries_read` counter, and no consumers or PEL. */
   constructor(readonly name: string, public lastId: StreamID, public entriesRead: bigint) {}
 
   /** Consumers in name (byte) order, as Redis's rax walks them. */
@@ -897,6 +900,7 @@ export class StreamCursor {
   private started = false;
   private node: StreamNode | null = null;
 
+  /** Positions the cursor before the first entry of [start, end] (the last one when `rev`). */
   constructor(
     private readonly stream: StreamValue,
     private readonly start: StreamID,

@@ -377,6 +377,7 @@ export class ZSetValue implements CollectionValue {
 
   // ---- internals ----
 
+  /** Returns the leftmost leaf of the tree. */
   private firstLeaf(): Leaf {
     return leftmostLeaf(this.root);
   }
@@ -660,6 +661,7 @@ export class ZSetValue implements CollectionValue {
     this.buildIndex();
   }
 
+  /** Builds the member → score map from the leaves. */
   private buildIndex(): void {
     const index = new Map<string, number>();
     for (let leaf: Leaf | null = this.firstLeaf(); leaf !== null; leaf = leaf.next) {
