@@ -238,7 +238,8 @@ function parseAddTrimArgs(c: Client, args: string[], xadd: boolean): AddTrimArgs
     const moreargs = args.length - 1 - i;
     const opt = args[i];
     if (xadd && opt === "*") break;
-    if (ieq(opt, "maxlen") && moreargs) {
+    const isMaxlen = ieq(opt, "maxlen");
+    if ((isMaxlen || ieq(opt, "minid")) && moreargs) {
       if (strategy !== null) {
         c.w.error("ERR syntax error, MAXLEN and MINID options at the same time are not compatible");
         return null;
@@ -249,32 +250,22 @@ function parseAddTrimArgs(c: Client, args: string[], xadd: boolean): AddTrimArgs
         approx = true;
         i++;
       } else if (moreargs >= 2 && next === "=") i++;
-      const v = i64Arg(c, args[i + 1]);
-      if (v === null) return null;
-      if (v < 0n) {
-        c.w.error("ERR The MAXLEN argument must be >= 0.");
-        return null;
+      if (isMaxlen) {
+        const v = i64Arg(c, args[i + 1]);
+        if (v === null) return null;
+        if (v < 0n) {
+          c.w.error("ERR The MAXLEN argument must be >= 0.");
+          return null;
+        }
+        maxlen = Number(v);
+        strategy = "maxlen";
+      } else {
+        const id = strictIdArg(c, args[i + 1]);
+        if (id === null) return null;
+        minid = id;
+        strategy = "minid";
       }
-      maxlen = Number(v);
       i++;
-      strategy = "maxlen";
-      out.trimArgIdx = i;
-    } else if (ieq(opt, "minid") && moreargs) {
-      if (strategy !== null) {
-        c.w.error("ERR syntax error, MAXLEN and MINID options at the same time are not compatible");
-        return null;
-      }
-      approx = false;
-      const next = args[i + 1];
-      if (moreargs >= 2 && next === "~") {
-        approx = true;
-        i++;
-      } else if (moreargs >= 2 && next === "=") i++;
-      const id = strictIdArg(c, args[i + 1]);
-      if (id === null) return null;
-      minid = id;
-      i++;
-      strategy = "minid";
       out.trimArgIdx = i;
     } else if (ieq(opt, "limit") && moreargs) {
       const v = i64Arg(c, args[i + 1]);
