@@ -10,6 +10,7 @@
  *
  * Usage: deno run -A scripts/bench-tls.ts [--requests N] [--clients N] [--tests ping,set,get]
  */
+import { argValue, cpuTicks, freePort, redisBenchmarkRps, ROOT } from "./bench_lib.ts";
 
 interface Target {
   name: string;
@@ -18,23 +19,10 @@ interface Target {
   child: Deno.ChildProcess;
 }
 
-const ROOT = new URL("../", import.meta.url).pathname;
-const argv = Deno.args;
-function argValue(name: string, def: string): string {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
-}
 const REQUESTS = Number(argValue("requests", "200000"));
 const CLIENTS = Number(argValue("clients", "50"));
 const TESTS = argValue("tests", "ping,set,get,incr,lpush,hset").split(",");
 const CLK_TCK = 100;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
 
 const certDir = await Deno.makeTempDir({ prefix: "damselfly-bench-tls-" });
 const gen = await new Deno.Command("sh", {
@@ -122,44 +110,22 @@ async function startRedis(): Promise<Target> {
   return { name: "redis", port, pid: child.pid, child };
 }
 
-function cpuTicks(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
-}
-
-async function redisBenchmark(port: number, test: string, pipeline: number): Promise<number> {
-  const out = await new Deno.Command("redis-benchmark", {
-    args: [
-      "-p",
-      String(port),
-      ...tlsClientArgs,
-      "-c",
-      String(CLIENTS),
-      "-n",
-      String(REQUESTS),
-      "-P",
-      String(pipeline),
-      "-t",
-      test,
-      "-r",
-      "100000",
-      "--csv",
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  let rps = 0;
-  let count = 0;
-  for (const line of text.split("\n")) {
-    const m = /^"([^"]+)","([\d.]+)"/.exec(line);
-    if (m) {
-      rps += Number(m[2]);
-      count++;
-    }
-  }
-  return count ? rps / count : 0;
+function redisBenchmark(port: number, test: string, pipeline: number): Promise<number> {
+  return redisBenchmarkRps([
+    "-p",
+    String(port),
+    ...tlsClientArgs,
+    "-c",
+    String(CLIENTS),
+    "-n",
+    String(REQUESTS),
+    "-P",
+    String(pipeline),
+    "-t",
+    test,
+    "-r",
+    "100000",
+  ]);
 }
 
 async function flush(port: number): Promise<void> {

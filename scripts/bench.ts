@@ -8,7 +8,7 @@
  * Usage: scripts/bench [--requests N] [--keys N] [--tests ping,set,get,incr,mset] [--skip-memory]
  */
 import { Buffer } from "node:buffer";
-import { argValue, cpuTicks, freePort, ROOT, rssBytes } from "./bench_lib.ts";
+import { argValue, cpuTicks, freePort, redisBenchmarkRps, ROOT, rssBytes } from "./bench_lib.ts";
 
 interface Target {
   name: string;
@@ -82,37 +82,22 @@ async function startRedis(): Promise<Target> {
   return { name: "redis", port, pid: child.pid, child };
 }
 
-async function redisBenchmark(port: number, test: string, pipeline: number): Promise<number> {
-  const out = await new Deno.Command("redis-benchmark", {
-    args: [
-      "-p",
-      String(port),
-      "-c",
-      "50",
-      "-n",
-      String(REQUESTS),
-      "-P",
-      String(pipeline),
-      "-r",
-      "100000",
-      "--csv",
-      // redis-benchmark 7.0 has no built-in XADD test: run it as a custom command.
-      ...(CUSTOM_TESTS[test] ?? ["-t", test]),
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  let rps = 0;
-  let count = 0;
-  for (const line of text.split("\n")) {
-    const m = /^"([^"]+)","([\d.]+)"/.exec(line);
-    if (m) {
-      rps += Number(m[2]);
-      count++;
-    }
-  }
-  return count ? rps / count : 0;
+function redisBenchmark(port: number, test: string, pipeline: number): Promise<number> {
+  // redis-benchmark 7.0 has no built-in XADD or ZRANGE test: those run as custom commands.
+  const what = CUSTOM_TESTS[test] ?? ["-t", test];
+  return redisBenchmarkRps([
+    "-p",
+    String(port),
+    "-c",
+    "50",
+    "-n",
+    String(REQUESTS),
+    "-P",
+    String(pipeline),
+    "-r",
+    "100000",
+    ...what,
+  ]);
 }
 
 async function flush(port: number): Promise<void> {

@@ -230,3 +230,22 @@ export async function fillMixed(port: number, keys: number): Promise<void> {
     c.close();
   }
 }
+
+/**
+ * Runs redis-benchmark with `args` (connection, test and pipeline options) in CSV mode and
+ * returns the mean requests per second over the tests it reports (0 when none ran).
+ */
+export async function redisBenchmarkRps(args: string[]): Promise<number> {
+  const out = await new Deno.Command("redis-benchmark", { args: ["--csv", ...args], stdout: "piped", stderr: "null" })
+    .output();
+  let rps = 0;
+  let count = 0;
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    const m = /^"([^"]+)","([\d.]+)"/.exec(line);
+    if (m) {
+      rps += Number(m[2]);
+      count++;
+    }
+  }
+  return count ? rps / count : 0;
+}
