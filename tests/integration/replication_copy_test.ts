@@ -38,13 +38,13 @@ async function copyUnderLoad(primary: ServerProcess, replicas: ServerProcess[], 
   try {
     // The dataset grows under load before, during and after the replicas' full syncs.
     const before = load.sent();
-    while (load.sent() < before + 2000) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => load.sent() >= before + 2000, "2000 writes before REPLICAOF", 60_000, 10);
     await Promise.all(replicas.map(async (r) => {
       assert.equal(await call(r.port, "REPLICAOF", "127.0.0.1", primary.port), "OK");
     }));
     for (const r of replicas) await waitState(r.port, "stable_sync");
     const stable = load.sent();
-    while (load.sent() < stable + 3000) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => load.sent() >= stable + 3000, "3000 writes in stable sync", 60_000, 10);
   } finally {
     await load.stop();
   }
