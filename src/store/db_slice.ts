@@ -9,6 +9,7 @@
  */
 import type { Shard } from "./shard.ts";
 import type { Value } from "./values.ts";
+import { StringMap } from "./string_map.ts";
 
 /** Callback run before a key is modified; receives the slice and the key. */
 export type PreWriteHook = (slice: DbSlice, key: string) => void;
@@ -16,9 +17,9 @@ export type PreWriteHook = (slice: DbSlice, key: string) => void;
 /** One database's portion of one shard. */
 export class DbSlice {
   /** Key → value. */
-  readonly data = new Map<string, Value>();
+  readonly data = new StringMap<Value>();
   /** Key → absolute expiry time in ms since the epoch (only keys with a TTL). */
-  readonly expires = new Map<string, number>();
+  readonly expires = new StringMap<number>();
   /** Keys watched by MULTI clients → callbacks that mark them dirty. */
   watched: Map<string, Set<() => void>> | null = null;
   /** Round-robin position of the active expiry cycle. */

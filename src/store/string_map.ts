@@ -1,0 +1,274 @@
+/**
+ * StringMap: an insertion-ordered hash map from strings to values, for keyspaces and big collections.
+ *
+ * Why not V8's Map: Map.get/set/has/delete internalize every string key that is not already
+ * internalized (a runtime call and a probe of the isolate-wide string table, with a cache miss
+ * per probe step). Keys parsed off the network never are, so every keyspace access paid that,
+ * and every stored key also grew the string table. This map hashes in JavaScript, keeps the
+ * hashes inline in its index, and compares keys with `===` only when the hashes match.
+ *
+ * Invariants: entries live in insertion order in `kv` (key, value pairs; a deleted entry holds
+ * `undefined` as its key); the open-addressing index has twice as many slots as the entry
+ * capacity, so its load (live slots plus tombstones) never exceeds one half; iteration follows
+ * Map's contract: entries added during an iteration are visited, deleted ones are not, and a
+ * live iterator keeps its place across rehashes and `clear()`.
+ */
+
+const EMPTY = 0;
+const DELETED = -1;
+const MIN_CAPACITY = 4;
+
+/** Random per-process seed, so that colliding key sets cannot be precomputed. */
+const SEED = (Math.random() * 0x100000000) >>> 0;
+
+/** The 32-bit hash StringMap uses for `s` (FNV-1a over UTF-16 code units, with a final mix). */
+export function hashString(s: string): number {
+  let h = SEED ^ 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h | 0;
+}
+
+const enum IterKind {
+  Keys,
+  Values,
+  Entries,
+}
+
+/** A live iterator over a StringMap (keys, values or entries), robust to concurrent changes. */
+class StringMapIterator<K, V, T> implements IterableIterator<T> {
+  /** Next entry position to look at. */
+  pos = 0;
+  private finished = false;
+  /** The registry handle, dropped when the iteration ends. */
+  ref: WeakRef<StringMapIterator<K, V, T>> | null = null;
+
+  constructor(private readonly map: StringMap<V>, private readonly kind: IterKind) {}
+
+  /** Advances to the next live entry. */
+  next(): IteratorResult<T> {
+    if (!this.finished) {
+      const kv = this.map.kvArray();
+      const used = kv.length >> 1;
+      while (this.pos < used) {
+        const e = this.pos++;
+        const k = kv[2 * e] as string | undefined;
+        if (k === undefined) continue;
+        const value = this.kind === IterKind.Keys
+          ? k
+          : this.kind === IterKind.Values
+          ? kv[2 * e + 1]
+          : [k, kv[2 * e + 1]];
+        return { value: value as T, done: false };
+      }
+      this.end();
+    }
+    return { value: undefined, done: true };
+  }
+
+  /** Ends the iteration early (for-of `break`). */
+  return(): IteratorResult<T> {
+    this.end();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.iterator](): IterableIterator<T> {
+    return this;
+  }
+
+  private end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.map.unregister(this);
+  }
+}
+
+/** Insertion-ordered string-keyed map with Map's API and iteration semantics (see the file comment). */
+export class StringMap<V> implements Iterable<[string, V]> {
+  /** Two ints per slot: the key's hash and its entry number + 1 (0 empty, -1 deleted). */
+  private index: Int32Array;
+  private mask: number;
+  /** Entries the index is sized for; `kv` is rehashed when it holds this many (live or deleted). */
+  private capacity: number;
+  /** key0, value0, key1, value1, …; a deleted entry has an undefined key. */
+  private kv: unknown[] = [];
+  private live = 0;
+  /** Iterators that may still be advanced (weakly held: an abandoned cursor costs nothing). */
+  private iterators: Set<WeakRef<StringMapIterator<string, V, unknown>>> | null = null;
+
+  /** Creates an empty map, optionally filled from `entries`. */
+  constructor(entries?: Iterable<readonly [string, V]>) {
+    this.capacity = MIN_CAPACITY;
+    this.mask = 2 * MIN_CAPACITY - 1;
+    this.index = new Int32Array(4 * MIN_CAPACITY);
+    if (entries !== undefined) { for (const [k, v] of entries) this.set(k, v); }
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.live;
+  }
+
+  /** Slot of `key` in the index, or -1. */
+  private find(key: string, h: number): number {
+    const index = this.index;
+    const mask = this.mask;
+    const kv = this.kv;
+    for (let s = h & mask;; s = (s + 1) & mask) {
+      const e = index[2 * s + 1];
+      if (e === EMPTY) return -1;
+      if (e > 0 && index[2 * s] === h && kv[2 * (e - 1)] === key) return s;
+    }
+  }
+
+  /** The value of `key`, or undefined. */
+  get(key: string): V | undefined {
+    const s = this.find(key, hashString(key));
+    return s < 0 ? undefined : this.kv[2 * (this.index[2 * s + 1] - 1) + 1] as V;
+  }
+
+  /** True when `key` is present. */
+  has(key: string): boolean {
+    return this.find(key, hashString(key)) >= 0;
+  }
+
+  /** Sets `key` to `value` (a new key goes to the end of the iteration order). */
+  set(key: string, value: V): this {
+    const h = hashString(key);
+    const s = this.find(key, h);
+    if (s >= 0) {
+      this.kv[2 * (this.index[2 * s + 1] - 1) + 1] = value;
+      return this;
+    }
+    if (this.kv.length >> 1 >= this.capacity) {
+      // Full: grow if over half the entries are live, else just drop the deleted ones.
+      this.rehash(this.live >= this.capacity >> 1 ? this.capacity * 2 : this.capacity);
+    }
+    const e = this.kv.length >> 1;
+    this.kv.push(key, value);
+    const index = this.index;
+    const mask = this.mask;
+    let t = h & mask;
+    while (index[2 * t + 1] > 0) t = (t + 1) & mask;
+    index[2 * t] = h;
+    index[2 * t + 1] = e + 1;
+    this.live++;
+    return this;
+  }
+
+  /** Removes `key`; returns whether it was present. */
+  delete(key: string): boolean {
+    const s = this.find(key, hashString(key));
+    if (s < 0) return false;
+    const e = this.index[2 * s + 1] - 1;
+    this.index[2 * s + 1] = DELETED;
+    this.kv[2 * e] = undefined;
+    this.kv[2 * e + 1] = undefined;
+    this.live--;
+    if (this.live * 8 < this.capacity && this.capacity > MIN_CAPACITY) {
+      this.rehash(Math.max(MIN_CAPACITY, this.capacity >> 2));
+    }
+    return true;
+  }
+
+  /** Removes every entry; live iterators continue with whatever is added later. */
+  clear(): void {
+    this.kv = [];
+    this.live = 0;
+    this.capacity = MIN_CAPACITY;
+    this.mask = 2 * MIN_CAPACITY - 1;
+    this.index = new Int32Array(4 * MIN_CAPACITY);
+    this.forEachIterator((it) => it.pos = 0);
+  }
+
+  /**
+   * Rebuilds the entries without the deleted ones, with room for `capacity` entries (a power of
+   * two, at least twice the live count), moving every live iterator to the same logical place.
+   */
+  private rehash(capacity: number): void {
+    const old = this.kv;
+    const oldUsed = old.length >> 1;
+    const cursors: StringMapIterator<string, V, unknown>[] = [];
+    this.forEachIterator((it) => cursors.push(it));
+    cursors.sort((a, b) => a.pos - b.pos);
+    const kv: unknown[] = [];
+    const mask = 2 * capacity - 1;
+    const index = new Int32Array(4 * capacity);
+    let c = 0;
+    let w = 0;
+    for (let e = 0; e < oldUsed; e++) {
+      while (c < cursors.length && cursors[c].pos <= e) cursors[c++].pos = w;
+      const k = old[2 * e] as string | undefined;
+      if (k === undefined) continue;
+      kv.push(k, old[2 * e + 1]);
+      const h = hashString(k);
+      let t = h & mask;
+      while (index[2 * t + 1] !== EMPTY) t = (t + 1) & mask;
+      index[2 * t] = h;
+      index[2 * t + 1] = ++w;
+    }
+    while (c < cursors.length) cursors[c++].pos = w;
+    this.kv = kv;
+    this.index = index;
+    this.mask = mask;
+    this.capacity = capacity;
+  }
+
+  private forEachIterator(fn: (it: StringMapIterator<string, V, unknown>) => void): void {
+    if (this.iterators === null) return;
+    for (const ref of this.iterators) {
+      const it = ref.deref();
+      if (it === undefined) this.iterators.delete(ref);
+      else fn(it);
+    }
+    if (this.iterators.size === 0) this.iterators = null;
+  }
+
+  /** @internal The entry array, for iterators. */
+  kvArray(): unknown[] {
+    return this.kv;
+  }
+
+  /** @internal Forgets a finished iterator. */
+  unregister(it: StringMapIterator<string, V, unknown>): void {
+    if (it.ref === null || this.iterators === null) return;
+    this.iterators.delete(it.ref);
+    it.ref = null;
+    if (this.iterators.size === 0) this.iterators = null;
+  }
+
+  private iterate<T>(kind: IterKind): StringMapIterator<string, V, T> {
+    const it = new StringMapIterator<string, V, T>(this, kind);
+    const ref = new WeakRef(it as StringMapIterator<string, V, unknown>);
+    it.ref = ref as WeakRef<StringMapIterator<string, V, T>>;
+    (this.iterators ??= new Set()).add(ref);
+    return it;
+  }
+
+  /** Keys in insertion order. */
+  keys(): IterableIterator<string> {
+    return this.iterate<string>(IterKind.Keys);
+  }
+
+  /** Values in insertion order. */
+  values(): IterableIterator<V> {
+    return this.iterate<V>(IterKind.Values);
+  }
+
+  /** [key, value] pairs in insertion order. */
+  entries(): IterableIterator<[string, V]> {
+    return this.iterate<[string, V]>(IterKind.Entries);
+  }
+
+  /** Same as `entries()`. */
+  [Symbol.iterator](): IterableIterator<[string, V]> {
+    return this.entries();
+  }
+
+  /** Calls `fn(value, key)` for each entry in insertion order. */
+  forEach(fn: (value: V, key: string) => void): void {
+    for (const [k, v] of this.entries()) fn(v, k);
+  }
+}
