@@ -43,6 +43,8 @@ export class RespParser {
   private args: string[] | null = null;
   private argsLeft = 0;
   private bulkLen = -1;
+  /** Value of the integer line readIntLine last parsed. */
+  private intValue = 0;
   /** Sticky protocol error, if any. */
   error: ProtocolError | null = null;
   /** Whether the last parsed command arrived inline (needed by replication links). */
@@ -148,11 +150,37 @@ export class RespParser {
     return idx + 1 < this.end ? idx : -1;
   }
 
-  /** Parses the integer line at `from`: [value (NaN if malformed), index after its CRLF], or null if incomplete. */
-  private readIntLine(from: number, tooBig: string): [number, number] | null {
+  /**
+   * Parses the integer line at `from`: returns the index after its CRLF (the value, NaN if
+   * malformed, goes to `intValue`), or -1 if the line is incomplete. A short well-formed line
+   * is read in one pass; anything else takes the careful path.
+   */
+  private readIntLine(from: number, tooBig: string): number {
+    const buf = this.buf;
+    const end = this.end;
+    let i = from;
+    const neg = i < end && buf[i] === 0x2d;
+    if (neg) i++;
+    const digits = i;
+    let v = 0;
+    for (; i < end && i - digits < 15; i++) {
+      const d = buf[i] - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    // Like Redis's string2ll: no leading zeros, no "-0".
+    if (i > digits && i + 1 < end && buf[i] === CR && (buf[digits] !== 48 || (i - digits === 1 && !neg))) {
+      this.intValue = neg ? -v : v;
+      return i + 2;
+    }
+    return this.readIntLineSlow(from, tooBig);
+  }
+
+  /** readIntLine for long, malformed or incomplete lines (limits and errors as Redis). */
+  private readIntLineSlow(from: number, tooBig: string): number {
     const cr = this.findCRLF(from, INLINE_MAX_SIZE);
     if (cr === -2) throw new ProtocolError(tooBig);
-    if (cr === -1) return null;
+    if (cr === -1) return -1;
     let v = 0;
     let neg = false;
     let i = from;
@@ -174,14 +202,17 @@ export class RespParser {
         break;
       }
     }
-    return [ok ? (neg ? -v : v) : NaN, cr + 2];
+    const first = neg ? from + 1 : from;
+    if (ok && this.buf[first] === 48 && (cr - first > 1 || neg)) ok = false;
+    this.intValue = ok ? (neg ? -v : v) : NaN;
+    return cr + 2;
   }
 
   /** null: need more; false: empty multibulk consumed; true: args started. */
   private beginMultibulk(): boolean | null {
-    const r = this.readIntLine(this.start + 1, "Protocol error: too big mbulk count string");
-    if (r === null) return null;
-    const [n, next] = r;
+    const next = this.readIntLine(this.start + 1, "Protocol error: too big mbulk count string");
+    if (next < 0) return null;
+    const n = this.intValue;
     if (Number.isNaN(n) || n > MAX_MULTIBULK_COUNT) {
       throw new ProtocolError("Protocol error: invalid multibulk length");
     }
@@ -207,9 +238,9 @@ export class RespParser {
           const got = String.fromCharCode(this.buf[this.start]);
           throw new ProtocolError(`Protocol error: expected '$', got '${got}'`);
         }
-        const r = this.readIntLine(this.start + 1, "Protocol error: too big bulk count string");
-        if (r === null) return this.needMore();
-        const [len, next] = r;
+        const next = this.readIntLine(this.start + 1, "Protocol error: too big bulk count string");
+        if (next < 0) return this.needMore();
+        const len = this.intValue;
         if (Number.isNaN(len) || len < 0 || len > this.limits.maxBulkLen) {
           throw new ProtocolError("Protocol error: invalid bulk length");
         }
@@ -224,7 +255,11 @@ export class RespParser {
       const len = this.bulkLen;
       if (this.end - this.start < len + 2) return this.needMore();
       args.push(
-        len <= 12 ? shortLatin1(this.buf, this.start, len) : latin1Slice(this.buf, this.start, this.start + len),
+        args.length === 0 && len <= NAME_CACHE_MAX_LEN
+          ? commandName(this.buf, this.start, len)
+          : len <= 12
+          ? shortLatin1(this.buf, this.start, len)
+          : latin1Slice(this.buf, this.start, this.start + len),
       );
       this.start += len + 2;
       this.consumed += len + 2;
@@ -264,6 +299,32 @@ export class RespParser {
     if (args === null) throw new ProtocolError("Protocol error: unbalanced quotes in request");
     return args;
   }
+}
+
+/** Longest first argument (command name) kept in the name cache. */
+const NAME_CACHE_MAX_LEN = 24;
+const NAME_CACHE_SLOTS = 512;
+/** Command names seen recently, by a hash of their bytes (exact bytes: case is preserved). */
+const nameCache: (string | undefined)[] = new Array(NAME_CACHE_SLOTS).fill(undefined);
+
+/**
+ * The first argument of a command as a string, reusing the string made for the same bytes
+ * before: a pipeline of one command then makes its name once, and the command table's Map
+ * lookup meets an already-internalized string instead of internalizing a new one each time.
+ */
+function commandName(b: Buffer, i: number, len: number): string {
+  let h = len;
+  for (let j = 0; j < len; j++) h = Math.imul(h ^ b[i + j], 0x01000193);
+  const slot = (h ^ (h >>> 15)) & (NAME_CACHE_SLOTS - 1);
+  const cached = nameCache[slot];
+  if (cached !== undefined && cached.length === len) {
+    let j = 0;
+    while (j < len && cached.charCodeAt(j) === b[i + j]) j++;
+    if (j === len) return cached;
+  }
+  const s = len <= 12 ? shortLatin1(b, i, len) : latin1Slice(b, i, i + len);
+  nameCache[slot] = s;
+  return s;
 }
 
 /**

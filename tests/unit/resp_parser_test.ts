@@ -90,6 +90,12 @@ Deno.test("protocol errors carry Redis's exact text and are sticky", () => {
   assert.equal(errorOf("*1\r\nPING\r\n"), "Protocol error: expected '$', got 'P'");
   assert.equal(errorOf("*1\r\n$-1\r\n"), "Protocol error: invalid bulk length");
   assert.equal(errorOf("*1\r\n$abc\r\n"), "Protocol error: invalid bulk length");
+  // Lengths follow Redis's string2ll: no leading zeros, no "-0", no "+".
+  assert.equal(errorOf("*1\r\n$04\r\nPING\r\n"), "Protocol error: invalid bulk length");
+  assert.equal(errorOf("*1\r\n$-0\r\n"), "Protocol error: invalid bulk length");
+  assert.equal(errorOf("*1\r\n$+4\r\nPING\r\n"), "Protocol error: invalid bulk length");
+  assert.equal(errorOf("*01\r\n$4\r\nPING\r\n"), "Protocol error: invalid multibulk length");
+  assert.equal(errorOf("*-0\r\n"), "Protocol error: invalid multibulk length");
   assert.equal(errorOf("*1\r\n$1025\r\n", parser(1024)), "Protocol error: invalid bulk length");
   assert.equal(errorOf("*1\r\n$99999999999999999999\r\n"), "Protocol error: invalid bulk length");
   assert.equal(errorOf("*" + "1".repeat(70 * 1024)), "Protocol error: too big mbulk count string");
@@ -137,6 +143,21 @@ Deno.test("a million small arguments parse in bounded time", () => {
   assert.ok(cmd);
   assert.equal(cmd.length, n);
   assert.ok(performance.now() - start < 10_000);
+});
+
+Deno.test("command names: cached per exact bytes, case preserved, colliding names kept apart", () => {
+  const names = ["GET", "get", "Get", "SET", "set", "PING", "x".repeat(24), "y".repeat(25), "", "\x00\xff"];
+  const frames = names.map((n) => `*2\r\n$${n.length}\r\n${n}\r\n$1\r\nk\r\n`).join("");
+  const p = parser();
+  for (let round = 0; round < 3; round++) {
+    assert.deepEqual(feedAll(p, frames).map((a) => a[0]), names);
+  }
+  // Many distinct names (more than the cache holds) still decode exactly.
+  const many = Array.from({ length: 2000 }, (_, i) => `cmd${i}`);
+  assert.deepEqual(
+    feedAll(p, many.map((n) => `*1\r\n$${n.length}\r\n${n}\r\n`).join("")).map((a) => a[0]),
+    many,
+  );
 });
 
 Deno.test("arguments of every length from 0 to 80 bytes decode exactly", () => {
