@@ -69,6 +69,8 @@ export class RdbLoader {
   private readonly startedAt = performance.now();
   private readonly now = Date.now();
   private finished = false;
+  /** The database the RDB selected last (RESIZEDB follows SELECTDB). */
+  private currentDb = 0;
 
   /** Starts a load into `server`'s store (INFO shows `loading:1` until finish or abort). */
   constructor(private readonly server: Server, private readonly opts: LoadOptions = {}) {
@@ -155,6 +157,7 @@ export class RdbLoader {
           r.offset,
         );
       case "selectdb":
+        this.currentDb = r.db;
         if (r.db >= this.server.store.dbCount) {
           throw new RdbError(
             `SELECTDB ${r.db} is out of range: this server has ${this.server.store.dbCount} databases (--dbnum)`,
@@ -169,7 +172,19 @@ export class RdbLoader {
       case "entry":
         this.store(r.entry);
         return;
-      case "resizedb":
+      case "resizedb": {
+        // Size the key tables once instead of growing them step by step.
+        const shards = this.server.store.shards;
+        if (this.currentDb < this.server.store.dbCount) {
+          for (const shard of shards) {
+            shard.dbs[this.currentDb].reserve(
+              Math.ceil(r.dbSize / shards.length),
+              Math.ceil(r.expiresSize / shards.length),
+            );
+          }
+        }
+        return;
+      }
       case "slot_info":
       case "end":
         return;

@@ -33,6 +33,12 @@ export class DbSlice {
     return this.data.size;
   }
 
+  /** Prepares for about `keys` keys, `withTtl` of them with a TTL (a loader's size hint). */
+  reserve(keys: number, withTtl: number): void {
+    this.data.reserve(keys);
+    if (withTtl > 0) this.expires.reserve(withTtl);
+  }
+
   /** Runs the pre-write hooks for `key`. Call before mutating a value in place. */
   beforeWrite(key: string): void {
     this.shard.counters.dirty++;

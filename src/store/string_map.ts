@@ -17,6 +17,8 @@
 const EMPTY = 0;
 const DELETED = -1;
 const MIN_CAPACITY = 4;
+/** Most entries `reserve` prepares for at once (an index of 32 MB). */
+const MAX_RESERVE = 1 << 22;
 
 /** Random per-process seed, so that colliding key sets cannot be precomputed. */
 const SEED = (Math.random() * 0x100000000) >>> 0;
@@ -137,25 +139,48 @@ export class StringMap<V> implements Iterable<[string, V]> {
   /** Sets `key` to `value` (a new key goes to the end of the iteration order). */
   set(key: string, value: V): this {
     const h = hashString(key);
-    const s = this.find(key, h);
-    if (s >= 0) {
-      this.kv[2 * (this.index[2 * s + 1] - 1) + 1] = value;
-      return this;
+    let index = this.index;
+    let mask = this.mask;
+    const kv = this.kv;
+    // One probe finds the key or the first reusable slot.
+    let free = -1;
+    let s = h & mask;
+    for (;; s = (s + 1) & mask) {
+      const e = index[2 * s + 1];
+      if (e === EMPTY) break;
+      if (e > 0) {
+        if (index[2 * s] === h && kv[2 * (e - 1)] === key) {
+          kv[2 * (e - 1) + 1] = value;
+          return this;
+        }
+      } else if (free < 0) free = s;
     }
-    if (this.kv.length >> 1 >= this.capacity) {
+    if (free < 0) free = s;
+    if (kv.length >> 1 >= this.capacity) {
       // Full: grow if over half the entries are live, else just drop the deleted ones.
       this.rehash(this.live >= this.capacity >> 1 ? this.capacity * 2 : this.capacity);
+      index = this.index;
+      mask = this.mask;
+      for (free = h & mask; index[2 * free + 1] !== EMPTY;) free = (free + 1) & mask;
     }
     const e = this.kv.length >> 1;
     this.kv.push(key, value);
-    const index = this.index;
-    const mask = this.mask;
-    let t = h & mask;
-    while (index[2 * t + 1] > 0) t = (t + 1) & mask;
-    index[2 * t] = h;
-    index[2 * t + 1] = e + 1;
+    index[2 * free] = h;
+    index[2 * free + 1] = e + 1;
     this.live++;
     return this;
+  }
+
+  /**
+   * Makes room for `n` entries in all (a hint from a loader that knows the count; capped so a
+   * corrupt count cannot allocate much).
+   */
+  reserve(n: number): void {
+    const want = Math.min(n, MAX_RESERVE);
+    if (want <= this.capacity) return;
+    let capacity = this.capacity;
+    while (capacity < want) capacity *= 2;
+    this.rehash(capacity);
   }
 
   /** Removes `key`; returns whether it was present. */
