@@ -7,8 +7,12 @@
  * and every stored key also grew the string table. This map hashes in JavaScript, keeps the
  * hashes inline in its index, and compares keys with `===` only when the hashes match.
  *
- * Invariants: entries live in insertion order in `kv` (key, value pairs; a deleted entry holds
- * `undefined` as its key); the open-addressing index has twice as many slots as the entry
+ * Each entry also carries an access stamp, a small integer its owner may use (the keyspace keeps
+ * Redis's LRU clock or LFU counter there, for OBJECT IDLETIME/FREQ and eviction); it sits next
+ * to the value, so keeping it up to date costs no extra cache miss.
+ *
+ * Invariants: entries live in insertion order in `kv` (key, value, stamp triples; a deleted
+ * entry holds `undefined` as its key); the open-addressing index has twice as many slots as the entry
  * capacity, so its load (live slots plus tombstones) never exceeds one half; iteration follows
  * Map's contract: entries added during an iteration are visited, deleted ones are not, and a
  * live iterator keeps its place across rehashes and `clear()`.
@@ -17,6 +21,8 @@
 const EMPTY = 0;
 const DELETED = -1;
 const MIN_CAPACITY = 4;
+/** Slots per entry in `kv`: key, value, access stamp. */
+const STRIDE = 3;
 /** Most entries `reserve` prepares for at once (an index of 32 MB). */
 const MAX_RESERVE = 1 << 22;
 
@@ -53,16 +59,16 @@ class StringMapIterator<K, V, T> implements IterableIterator<T> {
   next(): IteratorResult<T> {
     if (!this.finished) {
       const kv = this.map.kvArray();
-      const used = kv.length >> 1;
+      const used = kv.length / STRIDE;
       while (this.pos < used) {
         const e = this.pos++;
-        const k = kv[2 * e] as string | undefined;
+        const k = kv[STRIDE * e] as string | undefined;
         if (k === undefined) continue;
         const value = this.kind === IterKind.Keys
           ? k
           : this.kind === IterKind.Values
-          ? kv[2 * e + 1]
-          : [k, kv[2 * e + 1]];
+          ? kv[STRIDE * e + 1]
+          : [k, kv[STRIDE * e + 1]];
         return { value: value as T, done: false };
       }
       this.end();
@@ -94,7 +100,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
   private mask: number;
   /** Entries the index is sized for; `kv` is rehashed when it holds this many (live or deleted). */
   private capacity: number;
-  /** key0, value0, key1, value1, …; a deleted entry has an undefined key. */
+  /** key0, value0, stamp0, key1, value1, stamp1, …; a deleted entry has an undefined key. */
   private kv: unknown[] = [];
   private live = 0;
   /** Iterators that may still be advanced (weakly held: an abandoned cursor costs nothing). */
@@ -121,14 +127,38 @@ export class StringMap<V> implements Iterable<[string, V]> {
     for (let s = h & mask;; s = (s + 1) & mask) {
       const e = index[2 * s + 1];
       if (e === EMPTY) return -1;
-      if (e > 0 && index[2 * s] === h && kv[2 * (e - 1)] === key) return s;
+      if (e > 0 && index[2 * s] === h && kv[STRIDE * (e - 1)] === key) return s;
     }
   }
 
   /** The value of `key`, or undefined. */
   get(key: string): V | undefined {
     const s = this.find(key, hashString(key));
-    return s < 0 ? undefined : this.kv[2 * (this.index[2 * s + 1] - 1) + 1] as V;
+    return s < 0 ? undefined : this.kv[STRIDE * (this.index[2 * s + 1] - 1) + 1] as V;
+  }
+
+  /**
+   * The entry number of `key`, or -1. Entry numbers are valid until the next insertion or
+   * deletion (either may rehash); use them at once with valueAt/stampAt/setStampAt.
+   */
+  entryOf(key: string): number {
+    const s = this.find(key, hashString(key));
+    return s < 0 ? -1 : this.index[2 * s + 1] - 1;
+  }
+
+  /** The value of entry `e` (from entryOf or put). */
+  valueAt(e: number): V {
+    return this.kv[STRIDE * e + 1] as V;
+  }
+
+  /** The access stamp of entry `e`: a small integer the owner keeps with the key (0 when new). */
+  stampAt(e: number): number {
+    return this.kv[STRIDE * e + 2] as number;
+  }
+
+  /** Sets the access stamp of entry `e` (a small non-negative integer). */
+  setStampAt(e: number, stamp: number): void {
+    this.kv[STRIDE * e + 2] = stamp;
   }
 
   /** True when `key` is present. */
@@ -138,6 +168,15 @@ export class StringMap<V> implements Iterable<[string, V]> {
 
   /** Sets `key` to `value` (a new key goes to the end of the iteration order). */
   set(key: string, value: V): this {
+    this.put(key, value);
+    return this;
+  }
+
+  /**
+   * Sets `key` to `value` and returns its entry number. A replaced value keeps the entry and its
+   * stamp; a new key gets stamp 0 and goes to the end of the iteration order.
+   */
+  put(key: string, value: V): number {
     const h = hashString(key);
     let index = this.index;
     let mask = this.mask;
@@ -149,26 +188,26 @@ export class StringMap<V> implements Iterable<[string, V]> {
       const e = index[2 * s + 1];
       if (e === EMPTY) break;
       if (e > 0) {
-        if (index[2 * s] === h && kv[2 * (e - 1)] === key) {
-          kv[2 * (e - 1) + 1] = value;
-          return this;
+        if (index[2 * s] === h && kv[STRIDE * (e - 1)] === key) {
+          kv[STRIDE * (e - 1) + 1] = value;
+          return e - 1;
         }
       } else if (free < 0) free = s;
     }
     if (free < 0) free = s;
-    if (kv.length >> 1 >= this.capacity) {
+    if (kv.length >= STRIDE * this.capacity) {
       // Full: grow if over half the entries are live, else just drop the deleted ones.
       this.rehash(this.live >= this.capacity >> 1 ? this.capacity * 2 : this.capacity);
       index = this.index;
       mask = this.mask;
       for (free = h & mask; index[2 * free + 1] !== EMPTY;) free = (free + 1) & mask;
     }
-    const e = this.kv.length >> 1;
-    this.kv.push(key, value);
+    const e = this.kv.length / STRIDE;
+    this.kv.push(key, value, 0);
     index[2 * free] = h;
     index[2 * free + 1] = e + 1;
     this.live++;
-    return this;
+    return e;
   }
 
   /**
@@ -189,8 +228,8 @@ export class StringMap<V> implements Iterable<[string, V]> {
     if (s < 0) return false;
     const e = this.index[2 * s + 1] - 1;
     this.index[2 * s + 1] = DELETED;
-    this.kv[2 * e] = undefined;
-    this.kv[2 * e + 1] = undefined;
+    this.kv[STRIDE * e] = undefined;
+    this.kv[STRIDE * e + 1] = undefined;
     this.live--;
     if (this.live * 8 < this.capacity && this.capacity > MIN_CAPACITY) {
       this.rehash(Math.max(MIN_CAPACITY, this.capacity >> 2));
@@ -214,7 +253,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
    */
   private rehash(capacity: number): void {
     const old = this.kv;
-    const oldUsed = old.length >> 1;
+    const oldUsed = old.length / STRIDE;
     const cursors: StringMapIterator<string, V, unknown>[] = [];
     this.forEachIterator((it) => cursors.push(it));
     cursors.sort((a, b) => a.pos - b.pos);
@@ -225,9 +264,9 @@ export class StringMap<V> implements Iterable<[string, V]> {
     let w = 0;
     for (let e = 0; e < oldUsed; e++) {
       while (c < cursors.length && cursors[c].pos <= e) cursors[c++].pos = w;
-      const k = old[2 * e] as string | undefined;
+      const k = old[STRIDE * e] as string | undefined;
       if (k === undefined) continue;
-      kv.push(k, old[2 * e + 1]);
+      kv.push(k, old[STRIDE * e + 1], old[STRIDE * e + 2]);
       const h = hashString(k);
       let t = h & mask;
       while (index[2 * t + 1] !== EMPTY) t = (t + 1) & mask;

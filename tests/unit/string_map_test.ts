@@ -113,3 +113,18 @@ Deno.test("StringMap: an iterator that breaks early does not pin the map", () =>
   assert.deepEqual([...m.keys()].slice(0, 3), ["k0", "k1", "k2"]);
   assert.equal(m.size, 5000);
 });
+
+Deno.test("StringMap: entry numbers and stamps survive replacement and rehashing", () => {
+  const m = new StringMap<string>();
+  const e = m.put("a", "1");
+  assert.equal(m.stampAt(e), 0);
+  m.setStampAt(e, 42);
+  assert.equal(m.put("a", "2"), e);
+  assert.equal(m.stampAt(m.entryOf("a")), 42);
+  assert.equal(m.valueAt(m.entryOf("a")), "2");
+  assert.equal(m.entryOf("missing"), -1);
+  for (let i = 0; i < 5000; i++) m.setStampAt(m.put("k" + i, "v"), i + 1);
+  for (let i = 0; i < 5000; i += 2) m.delete("k" + i);
+  for (let i = 1; i < 5000; i += 2) assert.equal(m.stampAt(m.entryOf("k" + i)), i + 1);
+  assert.equal(m.stampAt(m.entryOf("a")), 42);
+});
