@@ -7,7 +7,8 @@
  * also delivers messages. Invariants: every (un)subscribe confirmation is a 3-element push
  * (a RESP2 array) carrying the client's subscription count afterwards — channels plus
  * patterns for the classic commands, shard channels alone for the S-commands, as Redis 7.0
- * counts them; PUBLISH is not a write and is never journaled; RESET and disconnects drop all
+ * counts them; PUBLISH is not a write and is never journaled (Dragonfly replicas do not get it), but
+ * it enters the Redis replication stream, as Redis propagates it to its replicas; RESET and disconnects drop all
  * of a client's subscriptions without replies.
  */
 import type { Client } from "../server/client.ts";
@@ -65,6 +66,8 @@ function unsubscribeFrom(kind: SubscriptionKind, verb: string) {
 
 function publish(c: Client, args: string[]): void {
   c.w.int(c.server.pubsub.publish(args[1], args[2]));
+  // Redis replicas get PUBLISH in their stream, so their subscribers see it too.
+  for (const o of c.server.writeObservers) o.onPublish?.(c.db, args[1], args[2]);
 }
 
 function spublish(c: Client, args: string[]): void {

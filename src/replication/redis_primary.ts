@@ -242,6 +242,11 @@ export class RedisReplication implements WriteObserver {
     this.append(args);
   }
 
+  /** WriteObserver: PUBLISH enters the stream like a write (Redis propagates it to replicas). */
+  onPublish(db: number, channel: string, message: string): void {
+    this.onWrite(db, ["PUBLISH", channel, message]);
+  }
+
   /** Encodes one command into the stream. */
   private append(args: readonly string[]): void {
     const w = this.batch;

@@ -21,6 +21,11 @@ import { VERSION } from "../version.ts";
 export interface WriteObserver {
   /** A command changed data in database `db`; `args` is its deterministic form. */
   onWrite(db: number, args: string[]): void;
+  /**
+   * A client (or the primary's stream) ran PUBLISH in database `db`. Only streams that carry
+   * Pub/Sub (Redis's replication stream does; Dragonfly's journal does not) implement it.
+   */
+  onPublish?(db: number, channel: string, message: string): void;
 }
 
 /** The running server. */

@@ -135,6 +135,18 @@ Deno.test({
           await waitFor(async () => (await info(primary.port)).connected_slaves === "1", "the damselfly replica gone");
         });
 
+        await t.step("PUBLISH on damselfly reaches subscribers of the Redis replica", async () => {
+          const sub = await RespClient.connect(replica!.port);
+          try {
+            assert.deepEqual(await sub.call("SUBSCRIBE", "news"), ["subscribe", "news", 1]);
+            await call(primary.port, "PUBLISH", "news", "hello from damselfly");
+            assert.deepEqual(await sub.read(10_000), ["message", "news", "hello from damselfly"]);
+          } finally {
+            sub.close();
+          }
+          await waitInSync(primary.port, replica!.port);
+        });
+
         await t.step("the stable stream stays exact (transactions, expiry, every type)", async () => {
           const c = await RespClient.connect(primary.port);
           try {
