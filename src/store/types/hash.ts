@@ -2,15 +2,17 @@
  * HashValue: the Redis hash type.
  *
  * Layout: `pairs` holds fields and values interleaved (field at 2i, value at 2i+1) and
- * `index` maps a field to its pair number i. That keeps a hash to two strings, two array
- * slots and one Map entry per field, and gives O(1) lookups, O(1) random picks (HRANDFIELD)
- * and position-based cursors (HSCAN).
+ * `index` (a PositionIndex over `pairs`, stride 2) maps a field to its pair number i. That
+ * keeps a hash to two strings, two array slots and 11 to 22 bytes of index (8-byte slots,
+ * 3/8 to 3/4 full as it grows) per field, and gives O(1) lookups, O(1) random picks
+ * (HRANDFIELD) and position-based cursors (HSCAN).
  *
- * Invariants: `index.get(pairs[2i]) === i` for every pair; no field appears twice. While
- * `compact` (Redis's listpack encoding) pairs stay in insertion order and a deletion shifts
- * the later pairs down, O(n) on a small hash as in Redis; once converted to "hashtable" (too
- * many fields or a field/value too long) a deletion moves the last pair into the hole, O(1),
- * and the hash never converts back, like Redis.
+ * Invariants: `index.find(pairs[2i], pairs) === i` for every pair and `index.size` is the
+ * number of pairs; no field appears twice. While `compact` (Redis's listpack encoding) pairs
+ * stay in insertion order and a deletion shifts the later pairs down (`index.closeGap`), O(n)
+ * on a small hash as in Redis; once converted to "hashtable" (too many fields or a field/value
+ * too long) a deletion moves the last pair into the hole (`index.move`), O(1), and the hash
+ * never converts back, like Redis.
  *
  * Cursor contract (HSCAN on a hashtable hash): positions are visited from the end towards 0,
  * and the cursor is "next position + 1". A swap-delete only moves the last pair, which a
@@ -18,13 +20,14 @@
  * whole scan is returned at least once; fields added during a scan may be missed.
  */
 import type { CollectionValue } from "../values.ts";
+import { PositionIndex } from "../position_index.ts";
 
 /** A Redis hash. */
 export class HashValue implements CollectionValue {
   /** The Redis type. */
   readonly kind = "hash" as const;
   private pairs: string[] = [];
-  private index = new Map<string, number>();
+  private index = new PositionIndex(2);
   /** True while Redis would store this hash as a listpack. */
   compact: boolean;
 
@@ -42,7 +45,7 @@ export class HashValue implements CollectionValue {
 
   /**
    * Builds a hash from [field, value] entries that should all be distinct (a loaded RDB value), in
-   * order; returns null when a field repeats. One map insertion per field, no lookups.
+   * order; returns null when a field repeats. One index probe per field.
    */
   static fromDistinctEntries(entries: readonly (readonly [string, string])[], compact: boolean): HashValue | null {
     const h = new HashValue(compact);
@@ -50,8 +53,7 @@ export class HashValue implements CollectionValue {
     const pairs = h.pairs;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
-      index.set(e[0], i);
-      if (index.size !== i + 1) return null;
+      if (index.findOrAdd(e[0], pairs) >= 0) return null;
       pairs.push(e[0], e[1]);
     }
     return h;
@@ -71,7 +73,7 @@ export class HashValue implements CollectionValue {
   clone(): HashValue {
     const h = new HashValue(this.compact);
     h.pairs = this.pairs.slice();
-    h.index = new Map(this.index);
+    h.index = this.index.clone();
     return h;
   }
 
@@ -85,16 +87,22 @@ export class HashValue implements CollectionValue {
       const p = Math.floor((i * n) / sample) * 2;
       sampled += this.pairs[p].length + this.pairs[p + 1].length;
     }
-    const perEntry = this.compact ? 4 : 80;
-    return 48 + Math.round((sampled / sample) * n) + perEntry * n;
+    // Compact: Redis's listpack overhead; hashtable: two string headers and two array slots per
+    // pair, plus the index.
+    const overhead = this.compact ? 4 * n : 56 * n + this.index.byteSize();
+    return 48 + Math.round((sampled / sample) * n) + overhead;
   }
 
   /** Length-prefixed pairs sorted by field, so equal hashes serialize equally. */
   canonical(): string {
-    const fields = [...this.index.keys()].sort();
-    let out = "hash:" + fields.length + ";";
-    for (const f of fields) {
-      const v = this.pairs[2 * this.index.get(f)! + 1];
+    const order: number[] = [];
+    for (let i = 0; i < this.index.size; i++) order.push(i);
+    const pairs = this.pairs;
+    order.sort((a, b) => (pairs[2 * a] < pairs[2 * b] ? -1 : 1));
+    let out = "hash:" + order.length + ";";
+    for (const i of order) {
+      const f = pairs[2 * i];
+      const v = pairs[2 * i + 1];
       out += f.length + ":" + f + v.length + ":" + v;
     }
     return out;
@@ -102,47 +110,42 @@ export class HashValue implements CollectionValue {
 
   /** Value of `field`, or undefined. */
   get(field: string): string | undefined {
-    const i = this.index.get(field);
-    return i === undefined ? undefined : this.pairs[2 * i + 1];
+    const i = this.index.find(field, this.pairs);
+    return i < 0 ? undefined : this.pairs[2 * i + 1];
   }
 
   /** Whether `field` exists. */
   has(field: string): boolean {
-    return this.index.has(field);
+    return this.index.find(field, this.pairs) >= 0;
   }
 
   /** Sets `field` to `value`; returns true when the field is new. */
   set(field: string, value: string): boolean {
-    const i = this.index.get(field);
-    if (i !== undefined) {
+    const i = this.index.findOrAdd(field, this.pairs);
+    if (i >= 0) {
       this.pairs[2 * i + 1] = value;
       return false;
     }
-    this.index.set(field, this.pairs.length / 2);
     this.pairs.push(field, value);
     return true;
   }
 
   /** Removes `field`; returns whether it existed. */
   delete(field: string): boolean {
-    const i = this.index.get(field);
-    if (i === undefined) return false;
-    this.index.delete(field);
-    const last = this.pairs.length / 2 - 1;
+    const pairs = this.pairs;
+    const i = this.index.delete(field, pairs);
+    if (i < 0) return false;
+    const last = pairs.length / 2 - 1;
     if (this.compact) {
-      for (let j = i; j < last; j++) {
-        const f = this.pairs[2 * j + 2];
-        this.pairs[2 * j] = f;
-        this.pairs[2 * j + 1] = this.pairs[2 * j + 3];
-        this.index.set(f, j);
-      }
+      pairs.copyWithin(2 * i, 2 * i + 2);
+      this.index.closeGap(i);
     } else if (i !== last) {
-      const f = this.pairs[2 * last];
-      this.pairs[2 * i] = f;
-      this.pairs[2 * i + 1] = this.pairs[2 * last + 1];
-      this.index.set(f, i);
+      const f = pairs[2 * last];
+      pairs[2 * i] = f;
+      pairs[2 * i + 1] = pairs[2 * last + 1];
+      this.index.move(f, last, i);
     }
-    this.pairs.length = 2 * last;
+    pairs.length = 2 * last;
     return true;
   }
 

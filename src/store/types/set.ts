@@ -1,20 +1,22 @@
 /**
  * SetValue: the Redis set type, with Redis 7.0's two encodings (intset, hashtable).
  *
- * Layout: `members` is an array of the members; `index` maps a member to its position
- * (hashtable encoding only). Random picks (SPOP, SRANDMEMBER) are one random position, and
- * SSCAN cursors are positions, walked from the end towards 0 (see HashValue for why a
- * swap-delete cannot make a descending walk miss a member).
+ * Layout: `members` is an array of the members; `index` (a PositionIndex over `members`,
+ * hashtable encoding only) maps a member to its position. Random picks (SPOP, SRANDMEMBER)
+ * are one random position, and SSCAN cursors are positions, walked from the end towards 0
+ * (see HashValue for why a swap-delete cannot make a descending walk miss a member).
  *
  * Invariants:
  * - intset: every member is a canonical int64 string, `members` is sorted numerically (so
  *   SMEMBERS answers in Redis's intset order), `index` is null and lookups binary-search;
  *   inserts and deletes shift, O(n) on a set of at most set-max-intset-entries, as Redis's.
- * - hashtable: `index.get(members[i]) === i`; a deletion moves the last member into the
- *   hole, O(1). A set never converts back to intset, like Redis.
+ * - hashtable: `index.find(members[i], members) === i` and `index.size === members.length`;
+ *   a deletion moves the last member into the hole (`index.move`), O(1). A set never
+ *   converts back to intset, like Redis.
  */
 import { isCanonicalInt64 } from "../values.ts";
 import type { CollectionValue } from "../values.ts";
+import { PositionIndex } from "../position_index.ts";
 
 /** Numeric order of two canonical int64 strings. */
 function compareInts(a: string, b: string): number {
@@ -31,11 +33,11 @@ export class SetValue implements CollectionValue {
   /** The Redis type. */
   readonly kind = "set" as const;
   private members: string[] = [];
-  private index: Map<string, number> | null;
+  private index: PositionIndex | null;
 
   /** Creates an empty set, as an intset (Redis's createIntsetObject) or a hashtable. */
   constructor(intset: boolean) {
-    this.index = intset ? null : new Map();
+    this.index = intset ? null : new PositionIndex(1);
   }
 
   /**
@@ -49,11 +51,9 @@ export class SetValue implements CollectionValue {
     const n = members.length;
     if (s.index !== null) {
       const index = s.index;
-      for (let i = 0; i < n; i++) {
-        index.set(members[i], i);
-        if (index.size !== i + 1) return null;
-      }
-      s.members = members.slice();
+      const copy = members.slice();
+      for (let i = 0; i < n; i++) if (index.findOrAdd(copy[i], copy) >= 0) return null;
+      s.members = copy;
       return s;
     }
     let ascending = true;
@@ -90,7 +90,7 @@ export class SetValue implements CollectionValue {
   clone(): SetValue {
     const s = new SetValue(this.index === null);
     s.members = this.members.slice();
-    if (this.index !== null) s.index = new Map(this.index);
+    if (this.index !== null) s.index = this.index.clone();
     return s;
   }
 
@@ -102,7 +102,8 @@ export class SetValue implements CollectionValue {
     const sample = Math.min(n, 16);
     let sampled = 0;
     for (let i = 0; i < sample; i++) sampled += this.members[Math.floor((i * n) / sample)].length;
-    return 48 + Math.round((sampled / sample) * n) + 64 * n;
+    // A string header and an array slot per member, plus the index.
+    return 48 + Math.round((sampled / sample) * n) + 32 * n + this.index.byteSize();
   }
 
   /** Length-prefixed members sorted, so equal sets serialize equally. */
@@ -120,7 +121,7 @@ export class SetValue implements CollectionValue {
 
   /** Whether `member` is in the set. */
   has(member: string): boolean {
-    if (this.index !== null) return this.index.has(member);
+    if (this.index !== null) return this.index.find(member, this.members) >= 0;
     return isCanonicalInt64(member) && this.intsetSearch(member) >= 0;
   }
 
@@ -130,8 +131,7 @@ export class SetValue implements CollectionValue {
    */
   add(member: string, maxIntsetEntries: number): boolean {
     if (this.index !== null) {
-      if (this.index.has(member)) return false;
-      this.index.set(member, this.members.length);
+      if (this.index.findOrAdd(member, this.members) >= 0) return false;
       this.members.push(member);
       return true;
     }
@@ -155,9 +155,9 @@ export class SetValue implements CollectionValue {
       this.members.splice(at, 1);
       return true;
     }
-    const i = this.index.get(member);
-    if (i === undefined) return false;
-    this.removeAt(i);
+    const i = this.index.delete(member, this.members);
+    if (i < 0) return false;
+    this.fillHole(i);
     return true;
   }
 
@@ -168,22 +168,28 @@ export class SetValue implements CollectionValue {
       this.members.splice(i, 1);
       return m;
     }
-    this.index.delete(m);
-    const last = this.members.length - 1;
-    if (i !== last) {
-      const moved = this.members[last];
-      this.members[i] = moved;
-      this.index.set(moved, i);
-    }
-    this.members.length = last;
+    this.index.delete(m, this.members);
+    this.fillHole(i);
     return m;
+  }
+
+  /** Moves the last member into position `i`, just deleted from the index (hashtable only). */
+  private fillHole(i: number): void {
+    const members = this.members;
+    const last = members.length - 1;
+    if (i !== last) {
+      const moved = members[last];
+      members[i] = moved;
+      this.index!.move(moved, last, i);
+    }
+    members.length = last;
   }
 
   /** Switches to the hashtable encoding (one way, as in Redis). */
   convertToHashtable(): void {
     if (this.index !== null) return;
-    const index = new Map<string, number>();
-    for (let i = 0; i < this.members.length; i++) index.set(this.members[i], i);
+    const index = new PositionIndex(1);
+    for (let i = 0; i < this.members.length; i++) index.findOrAdd(this.members[i], this.members);
     this.index = index;
   }
 

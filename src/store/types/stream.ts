@@ -20,6 +20,7 @@
  * `appendEntry` (tombstones included) and then sets the stream counters and groups.
  */
 import type { CollectionValue } from "../values.ts";
+import { StringMap } from "../string_map.ts";
 
 /** A stream entry ID: 64-bit unsigned milliseconds and sequence. */
 export interface StreamID {
@@ -317,11 +318,12 @@ export class StreamNode {
 const CHUNK_MAX = 256;
 
 /**
- * Map from 16-byte ID keys to values, ordered by key: a hash map for lookups plus sorted
- * chunks of keys for ordered walks (O(log n) seeks, O(√n)-ish updates, O(1) appends).
+ * Map from 16-byte ID keys to values, ordered by key: a hash map for lookups (a StringMap: the
+ * keys are built strings, which V8's Map would internalize on every access) plus sorted chunks
+ * of keys for ordered walks (O(log n) seeks, O(√n)-ish updates, O(1) appends).
  */
 export class IdIndex<V> {
-  private readonly map = new Map<string, V>();
+  private readonly map = new StringMap<V>();
   private chunks: string[][] = [];
 
   /** Number of keys. */
@@ -478,7 +480,7 @@ export class StreamGroup {
   /** Pending entries of the whole group. */
   readonly pel = new IdIndex<StreamNack>();
   /** Consumers by name. */
-  readonly consumers = new Map<string, StreamConsumer>();
+  readonly consumers = new StringMap<StreamConsumer>();
 
   /** Creates a group with its last delivered ID and `entries_read` counter, and no consumers or PEL. */
   constructor(readonly name: string, public lastId: StreamID, public entriesRead: bigint) {}
@@ -556,7 +558,7 @@ export class StreamValue implements CollectionValue {
   /** Entries ever added. */
   entriesAdded = 0n;
   /** Consumer groups by name (null until the first group is created, like Redis). */
-  groups: Map<string, StreamGroup> | null = null;
+  groups: StringMap<StreamGroup> | null = null;
 
   /** OBJECT ENCODING name. */
   encoding(): string {
@@ -758,7 +760,7 @@ export class StreamValue implements CollectionValue {
 
   /** Creates a group; returns null if one with that name exists. */
   createGroup(name: string, lastId: StreamID, entriesRead: bigint): StreamGroup | null {
-    if (this.groups === null) this.groups = new Map();
+    if (this.groups === null) this.groups = new StringMap();
     if (this.groups.has(name)) return null;
     const g = new StreamGroup(name, lastId, entriesRead);
     this.groups.set(name, g);
@@ -787,7 +789,7 @@ export class StreamValue implements CollectionValue {
     s.maxDeletedId = this.maxDeletedId;
     s.entriesAdded = this.entriesAdded;
     if (this.groups !== null) {
-      s.groups = new Map();
+      s.groups = new StringMap();
       for (const g of this.groups.values()) {
         const ng = new StreamGroup(g.name, g.lastId, g.entriesRead);
         const copies = new Map<StreamNack, StreamNack>();

@@ -14,11 +14,13 @@
  *   node below INNER_MIN children likewise (the root excepted); a leaf split by an append at
  *   either end of the set keeps the full half, so ordered loads fill leaves completely;
  * - while the whole set fits in one leaf there is no member index (lookups scan the leaf, as
- *   Redis scans a listpack); once the root is an inner node, `index` maps every member to its
- *   score;
+ *   Redis scans a listpack); once the root is an inner node, `index` (a StringMap, which
+ *   hashes in JavaScript instead of internalizing every member as V8's Map does) maps every
+ *   member to its score;
  * - the set is never empty while stored under a key (callers delete emptied keys).
  */
 import type { CollectionValue } from "../values.ts";
+import { StringMap } from "../string_map.ts";
 import { formatDouble } from "../../resp/writer.ts";
 
 /** Most entries a leaf holds before it splits. */
@@ -112,7 +114,7 @@ export class ZSetValue implements CollectionValue {
   listpack = true;
   private root: TreeNode = new Leaf([], []);
   private length = 0;
-  private index: Map<string, number> | null = null;
+  private index: StringMap<number> | null = null;
 
   /** Builds a set from entries already in (score, member) order with unique members. */
   static fromSorted(members: string[], scores: number[]): ZSetValue {
@@ -174,14 +176,8 @@ export class ZSetValue implements CollectionValue {
 
   /** Adds a member that is not in the set yet. */
   insert(member: string, score: number): void {
-    this.seek(Seek.KeyAfter, score, member);
-    const leaf = foundLeaf;
-    leaf.members.splice(foundIdx, 0, member);
-    leaf.scores.splice(foundIdx, 0, score);
-    for (let d = 0; d < pathLen; d++) pathNodes[d].counts[pathIdx[d]]++;
-    this.length++;
+    this.insertEntry(member, score);
     if (this.index !== null) this.index.set(member, score);
-    if (leaf.members.length > LEAF_MAX) this.splitLeaf(leaf);
   }
 
   /** Changes the score of a member known to be in the set with score `oldScore`. */
@@ -201,8 +197,10 @@ export class ZSetValue implements CollectionValue {
       if (this.index !== null) this.index.set(member, newScore);
       return;
     }
-    this.removeFound(i, 1);
-    this.insert(member, newScore);
+    // The member moves in the tree; the index keeps its entry and only takes the new score.
+    this.removeFound(i, 1, false);
+    this.insertEntry(member, newScore);
+    if (this.index !== null) this.index.set(member, newScore);
   }
 
   /** Removes `member`; returns whether it was present. */
@@ -441,6 +439,20 @@ export class ZSetValue implements CollectionValue {
     foundIdx = rank;
   }
 
+  /**
+   * Puts (member, score) into the tree at its place, splitting as needed; the index is left to
+   * the caller unless a root split creates it.
+   */
+  private insertEntry(member: string, score: number): void {
+    this.seek(Seek.KeyAfter, score, member);
+    const leaf = foundLeaf;
+    leaf.members.splice(foundIdx, 0, member);
+    leaf.scores.splice(foundIdx, 0, score);
+    for (let d = 0; d < pathLen; d++) pathNodes[d].counts[pathIdx[d]]++;
+    this.length++;
+    if (leaf.members.length > LEAF_MAX) this.splitLeaf(leaf);
+  }
+
   /** Removes `count` entries from rank `start`, a leaf run at a time, rebalancing as it goes. */
   private removeAt(start: number, count: number): void {
     while (count > 0) {
@@ -451,12 +463,13 @@ export class ZSetValue implements CollectionValue {
 
   /**
    * Removes up to `count` entries of foundLeaf from index `i` (path of the last descent
-   * recorded), then restores the leaf's fill. Returns how many were removed.
+   * recorded), then restores the leaf's fill; the removed members leave the index too unless
+   * `unindex` is false. Returns how many were removed.
    */
-  private removeFound(i: number, count: number): number {
+  private removeFound(i: number, count: number, unindex = true): number {
     const leaf = foundLeaf;
     const k = Math.min(leaf.members.length - i, count);
-    if (this.index !== null) { for (let j = i; j < i + k; j++) this.index.delete(leaf.members[j]); }
+    if (unindex && this.index !== null) { for (let j = i; j < i + k; j++) this.index.delete(leaf.members[j]); }
     leaf.members.splice(i, k);
     leaf.scores.splice(i, k);
     for (let d = 0; d < pathLen; d++) pathNodes[d].counts[pathIdx[d]] -= k;
@@ -663,7 +676,7 @@ export class ZSetValue implements CollectionValue {
 
   /** Builds the member → score map from the leaves. */
   private buildIndex(): void {
-    const index = new Map<string, number>();
+    const index = new StringMap<number>();
     for (let leaf: Leaf | null = this.firstLeaf(); leaf !== null; leaf = leaf.next) {
       for (let i = 0; i < leaf.members.length; i++) index.set(leaf.members[i], leaf.scores[i]);
     }
