@@ -277,8 +277,8 @@ export class ShardSnapshot {
       if (this.cancelled) throw new SnapshotCancelled();
       const deadline = performance.now() + this.sliceMs;
       for (let n = 1;; n++) {
-        const r = it.next();
-        if (r.done) {
+        const key = it.nextKey();
+        if (key === undefined) {
           // End of a pass: its keys are all settled; forget them and start the next pass.
           const finished = w.pass;
           this.walked.clear();
@@ -293,7 +293,6 @@ export class ShardSnapshot {
           it = slice.data.keys();
           break;
         }
-        const key = r.value;
         if (passOf(key, w.passes) !== w.pass || w.hooked.has(key)) continue;
         if (!this.forgetWalked) {
           // A key deleted and re-created after the walk emitted it comes round again in Map order.

@@ -9,6 +9,8 @@
 import { shardOf } from "./key_hash.ts";
 import { Shard, type ShardHost } from "./shard.ts";
 import type { DbSlice } from "./db_slice.ts";
+import type { StringMapIterator } from "./string_map.ts";
+import type { Value } from "./values.ts";
 
 /** Per-database key/expire counts for INFO keyspace. */
 export interface KeyspaceStats {
@@ -20,7 +22,7 @@ export interface KeyspaceStats {
 
 interface ScanState {
   shard: number;
-  it: Iterator<string>;
+  it: StringMapIterator<string, Value, string>;
   db: number;
 }
 
@@ -151,8 +153,8 @@ export class Store {
     const out: string[] = [];
     let visited = 0;
     while (visited < count) {
-      const r = state.it.next();
-      if (r.done) {
+      const key = state.it.nextKey();
+      if (key === undefined) {
         state.shard++;
         if (state.shard >= this.numShards) return [0, out];
         state.it = this.shards[state.shard].dbs[db].data.keys();
@@ -160,7 +162,7 @@ export class Store {
       }
       visited++;
       const slice = this.shards[state.shard].dbs[db];
-      if (accept(r.value, slice)) out.push(r.value);
+      if (accept(key, slice)) out.push(key);
     }
     if (this.scans.size >= MAX_SCAN_CURSORS) {
       const oldest = this.scans.keys().next().value!;

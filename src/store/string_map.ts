@@ -46,7 +46,7 @@ const enum IterKind {
 }
 
 /** A live iterator over a StringMap (keys, values or entries), robust to concurrent changes. */
-class StringMapIterator<K, V, T> implements IterableIterator<T> {
+export class StringMapIterator<K, V, T> implements IterableIterator<T> {
   /** Next entry position to look at. */
   pos = 0;
   private finished = false;
@@ -57,23 +57,38 @@ class StringMapIterator<K, V, T> implements IterableIterator<T> {
 
   /** Advances to the next live entry. */
   next(): IteratorResult<T> {
-    if (!this.finished) {
-      const kv = this.map.kvArray();
-      const used = kv.length / STRIDE;
-      while (this.pos < used) {
-        const e = this.pos++;
-        const k = kv[STRIDE * e] as string | undefined;
-        if (k === undefined) continue;
-        const value = this.kind === IterKind.Keys
-          ? k
-          : this.kind === IterKind.Values
-          ? kv[STRIDE * e + 1]
-          : [k, kv[STRIDE * e + 1]];
-        return { value: value as T, done: false };
-      }
-      this.end();
+    const e = this.advance();
+    if (e < 0) return { value: undefined, done: true };
+    const kv = this.map.kvArray();
+    const k = kv[STRIDE * e];
+    const value = this.kind === IterKind.Keys
+      ? k
+      : this.kind === IterKind.Values
+      ? kv[STRIDE * e + 1]
+      : [k, kv[STRIDE * e + 1]];
+    return { value: value as T, done: false };
+  }
+
+  /**
+   * The next key, or undefined at the end: `next()` without a result object, for walks over
+   * millions of keys (snapshots, SCAN) that should not leave one object of garbage per key.
+   */
+  nextKey(): string | undefined {
+    const e = this.advance();
+    return e < 0 ? undefined : this.map.kvArray()[STRIDE * e] as string;
+  }
+
+  /** Moves past the next live entry and returns its number, or -1 (and ends) at the end. */
+  private advance(): number {
+    if (this.finished) return -1;
+    const kv = this.map.kvArray();
+    const used = kv.length / STRIDE;
+    while (this.pos < used) {
+      const e = this.pos++;
+      if (kv[STRIDE * e] !== undefined) return e;
     }
-    return { value: undefined, done: true };
+    this.end();
+    return -1;
   }
 
   /** Ends the iteration early (for-of `break`). */
@@ -311,8 +326,8 @@ export class StringMap<V> implements Iterable<[string, V]> {
     return it;
   }
 
-  /** Keys in insertion order. */
-  keys(): IterableIterator<string> {
+  /** Keys in insertion order (the iterator also offers the allocation-free `nextKey()`). */
+  keys(): StringMapIterator<string, V, string> {
     return this.iterate<string>(IterKind.Keys);
   }
 

@@ -128,3 +128,21 @@ Deno.test("StringMap: entry numbers and stamps survive replacement and rehashing
   for (let i = 1; i < 5000; i += 2) assert.equal(m.stampAt(m.entryOf("k" + i)), i + 1);
   assert.equal(m.stampAt(m.entryOf("a")), 42);
 });
+
+Deno.test("StringMap: nextKey walks like next() without result objects", () => {
+  const m = new StringMap<number>();
+  for (let i = 0; i < 100; i++) m.set("k" + i, i);
+  const it = m.keys();
+  const seen: string[] = [];
+  for (let k = it.nextKey(); k !== undefined; k = it.nextKey()) {
+    seen.push(k);
+    if (k === "k10") { for (let i = 0; i < 50; i++) m.delete("k" + i); }
+    if (k === "k60") m.set("late", 1);
+  }
+  assert.deepEqual(seen, [
+    ...Array.from({ length: 11 }, (_, i) => "k" + i),
+    ...Array.from({ length: 50 }, (_, i) => "k" + (i + 50)),
+    "late",
+  ]);
+  assert.equal(it.nextKey(), undefined);
+});
