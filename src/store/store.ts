@@ -9,8 +9,7 @@
 import { shardOf } from "./key_hash.ts";
 import { Shard, type ShardHost } from "./shard.ts";
 import type { DbSlice } from "./db_slice.ts";
-import type { StringMapIterator } from "./string_map.ts";
-import type { Value } from "./values.ts";
+import type { StringMapKeyIterator } from "./string_map.ts";
 
 /** Per-database key/expire counts for INFO keyspace. */
 export interface KeyspaceStats {
@@ -22,7 +21,7 @@ export interface KeyspaceStats {
 
 interface ScanState {
   shard: number;
-  it: StringMapIterator<string, Value, string>;
+  it: StringMapKeyIterator;
   db: number;
 }
 

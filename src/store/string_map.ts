@@ -45,8 +45,14 @@ const enum IterKind {
   Entries,
 }
 
+/** A key iterator of a StringMap that can also step without allocating a result object. */
+export interface StringMapKeyIterator extends IterableIterator<string> {
+  /** The next key, or undefined at the end. */
+  nextKey(): string | undefined;
+}
+
 /** A live iterator over a StringMap (keys, values or entries), robust to concurrent changes. */
-export class StringMapIterator<K, V, T> implements IterableIterator<T> {
+class StringMapIterator<K, V, T> implements IterableIterator<T> {
   /** Next entry position to look at. */
   pos = 0;
   private finished = false;
@@ -176,6 +182,26 @@ export class StringMap<V> implements Iterable<[string, V]> {
     this.kv[STRIDE * e + 2] = stamp;
   }
 
+  /** The key of live entry `e` (undefined for a deleted entry). */
+  keyAt(e: number): string | undefined {
+    return this.kv[STRIDE * e] as string | undefined;
+  }
+
+  /**
+   * A random live entry, or -1 when the map is empty: a uniform position in the entry array,
+   * moved forward to the next live entry (wrapping). Live entries fill at least 1/8 of the array
+   * (deleted ones are compacted away before that), so the walk is short. Used for eviction
+   * sampling; entries right after a run of deleted ones are somewhat more likely.
+   */
+  randomEntry(): number {
+    if (this.live === 0) return -1;
+    const kv = this.kv;
+    const used = kv.length / STRIDE;
+    let e = Math.floor(Math.random() * used);
+    while (kv[STRIDE * e] === undefined) if (++e === used) e = 0;
+    return e;
+  }
+
   /** True when `key` is present. */
   has(key: string): boolean {
     return this.find(key, hashString(key)) >= 0;
@@ -295,6 +321,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
     this.capacity = capacity;
   }
 
+  /** Calls `fn` for every iterator still alive, forgetting the collected ones. */
   private forEachIterator(fn: (it: StringMapIterator<string, V, unknown>) => void): void {
     if (this.iterators === null) return;
     for (const ref of this.iterators) {
@@ -318,6 +345,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
     if (this.iterators.size === 0) this.iterators = null;
   }
 
+  /** A new registered iterator of `kind`. */
   private iterate<T>(kind: IterKind): StringMapIterator<string, V, T> {
     const it = new StringMapIterator<string, V, T>(this, kind);
     const ref = new WeakRef(it as StringMapIterator<string, V, unknown>);
@@ -327,7 +355,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
   }
 
   /** Keys in insertion order (the iterator also offers the allocation-free `nextKey()`). */
-  keys(): StringMapIterator<string, V, string> {
+  keys(): StringMapKeyIterator {
     return this.iterate<string>(IterKind.Keys);
   }
 
