@@ -3,10 +3,12 @@
  * members, stride 2 like a hash's pairs) changed by random adds, swap-deletes and
  * shift-deletes, with lookups of present and absent keys, clones, and growth from a few keys
  * (linear scan) to tens of thousands and back; after every step the index must agree with the
- * Map, and `verify` checks its table invariants at intervals.
+ * Map, and `verify` checks its table invariants at intervals. DenseStringMap, built on it, is
+ * checked against Map the same way.
  */
 import assert from "node:assert/strict";
 import { PositionIndex } from "../../src/store/position_index.ts";
+import { DenseStringMap } from "../../src/store/dense_string_map.ts";
 
 /** Deterministic PRNG (mulberry32) so a failure replays. */
 function rng(seed: number): () => number {
@@ -155,4 +157,31 @@ Deno.test("PositionIndex: empty, empty-string and binary keys, closeGap and move
   for (let i = 0; i < 20; i++) owner.remove("x" + i, i % 2 === 0);
   owner.index.verify(owner.array);
   owner.check([...keys, "x0", "x19"]);
+});
+
+Deno.test("DenseStringMap matches a Map under random sets, overwrites and deletes", () => {
+  const r = rng(77);
+  const map = new DenseStringMap<number>();
+  const model = new Map<string, number>();
+  let universe = 6;
+  for (let step = 0; step < 60000; step++) {
+    if (step % 4000 === 0) universe = [6, 50, 2000, 20000][Math.floor(r() * 4)];
+    const key = copyOf("m:" + Math.floor(r() * universe));
+    const op = r();
+    if (op < 0.5) {
+      // Scores of every kind: integers, fractions, -0 and infinities.
+      const v = [Math.floor(r() * 100), r() * 1e6, -0, Infinity, -Infinity][Math.floor(r() * 5)];
+      map.set(key, v);
+      model.set(key, v);
+    } else if (op < 0.85) {
+      assert.equal(map.delete(key), model.delete(key));
+    } else {
+      assert.equal(map.has(key), model.has(key));
+    }
+    assert.ok(Object.is(map.get(key), model.get(key)), `get(${key})`);
+    assert.equal(map.size, model.size);
+  }
+  for (const [k, v] of model) assert.ok(Object.is(map.get(copyOf(k)), v));
+  assert.equal(map.get("absent"), undefined);
+  assert.ok(map.byteSize() > 0);
 });

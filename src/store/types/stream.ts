@@ -21,6 +21,7 @@
  */
 import type { CollectionValue } from "../values.ts";
 import { StringMap } from "../string_map.ts";
+import { DenseStringMap } from "../dense_string_map.ts";
 
 /** A stream entry ID: 64-bit unsigned milliseconds and sequence. */
 export interface StreamID {
@@ -318,12 +319,12 @@ export class StreamNode {
 const CHUNK_MAX = 256;
 
 /**
- * Map from 16-byte ID keys to values, ordered by key: a hash map for lookups (a StringMap: the
- * keys are built strings, which V8's Map would internalize on every access) plus sorted chunks
- * of keys for ordered walks (O(log n) seeks, O(√n)-ish updates, O(1) appends).
+ * Map from 16-byte ID keys to values, ordered by key: a hash map for lookups (a DenseStringMap:
+ * the keys are built strings, which V8's Map would internalize on every access) plus sorted
+ * chunks of keys for ordered walks (O(log n) seeks, O(√n)-ish updates, O(1) appends).
  */
 export class IdIndex<V> {
-  private readonly map = new StringMap<V>();
+  private readonly map = new DenseStringMap<V>();
   private chunks: string[][] = [];
 
   /** Number of keys. */

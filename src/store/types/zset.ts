@@ -14,13 +14,13 @@
  *   node below INNER_MIN children likewise (the root excepted); a leaf split by an append at
  *   either end of the set keeps the full half, so ordered loads fill leaves completely;
  * - while the whole set fits in one leaf there is no member index (lookups scan the leaf, as
- *   Redis scans a listpack); once the root is an inner node, `index` (a StringMap, which
+ *   Redis scans a listpack); once the root is an inner node, `index` (a DenseStringMap, which
  *   hashes in JavaScript instead of internalizing every member as V8's Map does) maps every
  *   member to its score;
  * - the set is never empty while stored under a key (callers delete emptied keys).
  */
 import type { CollectionValue } from "../values.ts";
-import { StringMap } from "../string_map.ts";
+import { DenseStringMap } from "../dense_string_map.ts";
 import { formatDouble } from "../../resp/writer.ts";
 
 /** Most entries a leaf holds before it splits. */
@@ -114,7 +114,7 @@ export class ZSetValue implements CollectionValue {
   listpack = true;
   private root: TreeNode = new Leaf([], []);
   private length = 0;
-  private index: StringMap<number> | null = null;
+  private index: DenseStringMap<number> | null = null;
 
   /** Builds a set from entries already in (score, member) order with unique members. */
   static fromSorted(members: string[], scores: number[]): ZSetValue {
@@ -150,7 +150,7 @@ export class ZSetValue implements CollectionValue {
       bytes += 48;
       for (const m of leaf.members) bytes += 24 + ((m.length + 7) & ~7) + 16;
     }
-    if (this.index !== null) bytes += this.length * 40;
+    if (this.index !== null) bytes += this.index.byteSize();
     return bytes;
   }
 
@@ -676,7 +676,7 @@ export class ZSetValue implements CollectionValue {
 
   /** Builds the member → score map from the leaves. */
   private buildIndex(): void {
-    const index = new StringMap<number>();
+    const index = new DenseStringMap<number>();
     for (let leaf: Leaf | null = this.firstLeaf(); leaf !== null; leaf = leaf.next) {
       for (let i = 0; i < leaf.members.length; i++) index.set(leaf.members[i], leaf.scores[i]);
     }
