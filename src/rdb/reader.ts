@@ -23,6 +23,7 @@
  */
 import { latin1Of } from "./bytes.ts";
 import { Opcode, QuicklistContainer, RDB_MAX_READ_VERSION, RdbType, rdbTypeName, StreamFlag } from "./constants.ts";
+import { StringMap } from "../store/string_map.ts";
 import { Crc64, readU64LE } from "./crc64.ts";
 import { ContainerError, RdbError } from "./errors.ts";
 import { decodeIntset } from "./intset.ts";
@@ -1318,8 +1319,9 @@ function hasDuplicate(items: string[], stride: number): boolean {
     }
     return false;
   }
-  const seen = new Set<string>();
-  for (let i = 0; i < items.length; i += stride) seen.add(items[i]);
+  // A StringMap, not a Set: a Set would internalize every member (a string-table insert each).
+  const seen = new StringMap<true>();
+  for (let i = 0; i < items.length; i += stride) seen.set(items[i], true);
   return seen.size !== n;
 }
 

@@ -38,6 +38,7 @@ import type { Server } from "../server/server.ts";
 import type { Shard } from "../store/shard.ts";
 import type { DbSlice, PreWriteHook } from "../store/db_slice.ts";
 import type { Value } from "../store/values.ts";
+import { StringMap } from "../store/string_map.ts";
 import { log } from "../observability/log.ts";
 import type { RdbWriteVersion } from "./constants.ts";
 import { type RdbWritableEntry, RdbWriter } from "./writer.ts";
@@ -180,7 +181,7 @@ interface SliceWalk {
   /** The pass being walked (0 before the walk reaches the slice): earlier passes are settled. */
   pass: number;
   /** Keys of the current and later passes the hook settled (emitted, or created after the cut). */
-  hooked: Set<string>;
+  hooked: StringMap<true>;
   /** True once the slice is finished (its hook does nothing). */
   done: boolean;
 }
@@ -228,7 +229,7 @@ export class ShardSnapshot {
     private readonly sliceMs = snapshotOptions.sliceMs,
     private readonly forgetWalked = false,
   ) {
-    this.walks = shard.dbs.map(() => ({ passes: 1, pass: 0, hooked: new Set<string>(), done: false }));
+    this.walks = shard.dbs.map(() => ({ passes: 1, pass: 0, hooked: new StringMap<true>(), done: false }));
     this.passKeys = snapshotOptions.passKeys;
     this.walked = new PassKeys();
     this.keysAtCut = shard.dbs.map(() => 0);
@@ -254,7 +255,7 @@ export class ShardSnapshot {
       const pass = passOf(key, w.passes);
       if (pass < w.pass || w.hooked.has(key)) return;
       if (pass === w.pass && slice.dbIndex === this.walking && this.walked.has(key)) return;
-      w.hooked.add(key);
+      w.hooked.set(key, true);
       const v = slice.data.get(key);
       if (v !== undefined) this.emit(slice, key, v);
     };
@@ -282,7 +283,7 @@ export class ShardSnapshot {
           // End of a pass: its keys are all settled; forget them and start the next pass.
           const finished = w.pass;
           this.walked.clear();
-          for (const k of w.hooked) if (passOf(k, w.passes) === finished) w.hooked.delete(k);
+          for (const k of w.hooked.keys()) if (passOf(k, w.passes) === finished) w.hooked.delete(k);
           w.pass++;
           if (w.pass === w.passes) {
             w.done = true;

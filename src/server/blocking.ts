@@ -69,6 +69,7 @@ export class BlockingRegistry {
    * Waiters are tried after the current command completes (see `serveReady`).
    */
   signal(db: number, key: string): void {
+    if (this.waiters.size === 0) return;
     const id = BlockingRegistry.id(db, key);
     if (this.waiters.has(id)) this.ready.add(id);
   }
