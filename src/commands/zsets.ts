@@ -18,6 +18,7 @@ import { propagateAs } from "./dispatcher.ts";
 import { ZSetValue } from "../store/types/zset.ts";
 import { SetValue } from "../store/types/set.ts";
 import type { Value } from "../store/values.ts";
+import { StringMap } from "../store/string_map.ts";
 import { globMatch } from "../util/glob.ts";
 import { formatDouble } from "../resp/writer.ts";
 
@@ -989,7 +990,8 @@ function setOpGeneric(
   // Redis sorts inputs by cardinality (stably) for union and intersection; the order decides
   // how floating-point sums accumulate, so it is kept.
   const ordered = op === "diff" ? sources : [...sources].sort((a, b) => a.size - b.size);
-  const result = new Map<string, number>();
+  // A StringMap: a V8 Map would internalize every member it is given.
+  const result = new StringMap<number>();
   let cardinality = 0;
   if (op === "inter") {
     const first = ordered[0];
