@@ -2,9 +2,10 @@
  * Dispatcher: runs one command vector for one client.
  *
  * Owns the checks every command passes, in Redis's order: lookup, arity, authentication,
- * ACL permissions and admin-only commands (src/commands/acl.ts), pub/sub context, MULTI
- * queueing, READONLY on replicas; then execution, statistics, the slow log, MONITOR feeds
- * and write recording (journal/replication observers).
+ * ACL permissions and admin-only commands (src/commands/acl.ts), maxmemory (eviction, -OOM;
+ * src/server/eviction.ts), pub/sub context, MULTI queueing, READONLY on replicas; then
+ * execution (with the command's key-touch mode for LRU/LFU stamps), statistics, the slow log,
+ * MONITOR feeds and write recording (journal/replication observers).
  * Invariant: a write is recorded only when it changed data (the store's dirty counter moved)
  * and it replied without error; handlers may replace the recorded form with `propagateAs`.
  */
@@ -14,6 +15,7 @@ import type { CommandStat } from "../server/stats.ts";
 import { findSubcommand, lookupCommand } from "./registry.ts";
 import { pauseHold } from "./server_admin.ts";
 import { aclCheck } from "./acl.ts";
+import { OOM_ERROR } from "../server/eviction.ts";
 
 /** Commands allowed while a RESP2 client is in subscriber mode. */
 const PUBSUB_ALLOWED = new Set([
@@ -29,6 +31,8 @@ const PUBSUB_ALLOWED = new Set([
 ]);
 /** Commands that run immediately inside MULTI instead of being queued (UNWATCH is queued). */
 const MULTI_IMMEDIATE = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
+/** Commands a client in MULTI may still send while over maxmemory (Redis's processCommand). */
+const MULTI_OOM_ALLOWED = new Set(["exec", "discard", "quit", "reset"]);
 
 /**
  * Fast commands (O(1)/O(log n)) are timed per read batch, because a clock read costs more than
@@ -140,6 +144,9 @@ export function dispatch(c: Client, args: string[]): void | Promise<void> {
     const denied = aclCheck(c, spec, args);
     if (denied !== null) return reject(c, spec, denied);
   }
+  if (c.server.evictor.maxmemory !== 0 && c.server.evictor.perform() === "fail" && refusedOnOom(c, spec)) {
+    return reject(c, spec, OOM_ERROR);
+  }
   if (c.proto === 2 && c.inPubSubMode && !PUBSUB_ALLOWED.has(spec.name)) {
     return reject(
       c,
@@ -173,6 +180,18 @@ export function dispatch(c: Client, args: string[]): void | Promise<void> {
 }
 
 /**
+ * Whether `spec` is refused while used memory is over maxmemory: denyoom commands, EXEC of a
+ * transaction that queued one, and anything but EXEC/DISCARD/QUIT/RESET inside MULTI (queueing
+ * takes memory too), as in Redis's processCommand.
+ */
+function refusedOnOom(c: Client, spec: CommandSpec): boolean {
+  if (spec.traits!.denyoom) return true;
+  if (c.multi === null) return false;
+  if (spec.name !== "exec") return !MULTI_OOM_ALLOWED.has(spec.name);
+  return c.multi.queue.some((args) => resolveCommand(args)?.spec.traits?.denyoom === true);
+}
+
+/**
  * Runs a resolved command with the checks that also apply inside EXEC (READONLY), then
  * records statistics and writes. Used by dispatch and by EXEC.
  */
@@ -190,6 +209,7 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
   const errorsBefore = c.w.errorCount;
   const dirtyBefore = server.store.dirty;
   propagateOverride = null;
+  server.store.access.beginCommand(!traits.noTouch && (!c.noTouch || spec.name === "touch"));
   // Fast commands are timed per batch (a clock read costs more than the command itself).
   const timed = !traits.fast || server.config.num("slowlog_log_slower_than") < FAST_TIMING_THRESHOLD_US;
   const start = timed ? server.stats.clockForStart() : 0;

@@ -236,7 +236,10 @@ function renameGeneric(c: Client, args: string[], nx: boolean): void {
     c.w.int(0);
     return;
   }
+  // The value moves with its access stamp (Redis moves the object itself).
+  const stamp = srcSlice.accessStamp(src);
   dstSlice.set(dst, v, expire);
+  dstSlice.setAccessStamp(dst, stamp);
   srcSlice.delete(src);
   // Per-key records (as Dragonfly journals RENAME): each lives on its key's shard.
   propagateAs(["DEL", src], restoreRecord(dst, v, expire));
@@ -276,9 +279,13 @@ function copy(c: Client, args: string[]): void {
   }
   const expire = c.slice(src).getExpire(src);
   const dstSlice = c.server.store.slice(dstDb, dst);
-  if (dstSlice.get(dst) !== undefined && !replace) {
-    c.w.int(0);
-    return;
+  if (dstSlice.get(dst) !== undefined) {
+    if (!replace) {
+      c.w.int(0);
+      return;
+    }
+    // The copy is a new object with a new access stamp (Redis deletes, then adds).
+    dstSlice.delete(dst);
   }
   const dup = typeof v === "string" ? v : v.clone();
   dstSlice.set(dst, dup, expire);
@@ -310,7 +317,9 @@ function move(c: Client, args: string[]): void {
     c.w.int(0);
     return;
   }
+  const stamp = srcSlice.accessStamp(key);
   dstSlice.set(key, v, expire);
+  dstSlice.setAccessStamp(key, stamp);
   srcSlice.delete(key);
   c.server.notify("g", "move_from", key, c.db);
   c.server.notify("g", "move_to", key, dstDb);
@@ -388,30 +397,28 @@ function objectRefcount(c: Client, args: string[]): void {
   c.w.int(shared ? SHARED_REFCOUNT : 1);
 }
 
-/**
- * OBJECT IDLETIME. damselfly keeps no per-key access clock (it would cost memory on every
- * key), so every key reports an idle time of 0; the LFU-policy error is Redis's.
- */
+/** OBJECT IDLETIME: whole seconds since the key's last access (its LRU stamp; Redis's estimateObjectIdleTime). */
 function objectIdletime(c: Client, args: string[]): void {
-  if (objectLookup(c, args[2]) === undefined) return;
+  const key = args[2];
+  if (objectLookup(c, key) === undefined) return;
   if (lfuPolicy(c)) {
     c.w.error(`ERR An LFU maxmemory policy is selected, idle time not tracked. ${POLICY_SWITCH_NOTE}`);
     return;
   }
-  c.w.int(0);
+  const slice = c.slice(key);
+  c.w.int(Math.floor(slice.access.idleMs(slice.accessStamp(key)) / 1000));
 }
 
-/**
- * OBJECT FREQ. Without an LFU policy this is Redis's error; with one, damselfly reports
- * Redis's initial LFU counter (5), as it keeps no per-key access counters.
- */
+/** OBJECT FREQ: the key's logarithmic access counter after decay (Redis's LFUDecrAndReturn). */
 function objectFreq(c: Client, args: string[]): void {
-  if (objectLookup(c, args[2]) === undefined) return;
+  const key = args[2];
+  if (objectLookup(c, key) === undefined) return;
   if (!lfuPolicy(c)) {
     c.w.error(`ERR An LFU maxmemory policy is not selected, access frequency not tracked. ${POLICY_SWITCH_NOTE}`);
     return;
   }
-  c.w.int(5);
+  const slice = c.slice(key);
+  c.w.int(slice.access.frequency(slice.accessStamp(key)));
 }
 
 function memoryUsage(c: Client, args: string[]): void {

@@ -6,8 +6,8 @@
  * Invariants: replies and error texts are Redis 7.0's; DUMP payloads are RDB 10 (what Redis 7.0
  * produces and accepts); RESTORE accepts payloads up to the newest version the reader knows and
  * propagates a relative TTL as an absolute one (… ABSTTL), an already expired restore that
- * replaced a key as DEL, as Redis does. IDLETIME and FREQ are validated and then ignored:
- * damselfly keeps no per-key access clock.
+ * replaced a key as DEL, as Redis does. IDLETIME and FREQ set the restored key's access stamp
+ * when the maxmemory policy uses that kind (Redis's objectSetLRUOrLFU).
  */
 import type { Client } from "../server/client.ts";
 import { command, type CommandSpec } from "./types.ts";
@@ -77,23 +77,23 @@ function dump(c: Client, args: string[]): void {
 function restore(c: Client, args: string[]): void {
   let replace = false;
   let absttl = false;
-  let idle = false;
-  let freq = false;
+  let idle: number | undefined;
+  let freq: number | undefined;
   for (let j = 4; j < args.length; j++) {
     const opt = args[j].toLowerCase();
     const additional = args.length - j - 1;
     if (opt === "replace") replace = true;
     else if (opt === "absttl") absttl = true;
-    else if (opt === "idletime" && additional >= 1 && !freq) {
+    else if (opt === "idletime" && additional >= 1 && freq === undefined) {
       const n = parseI64(args[++j]);
       if (n === null) return c.w.error(ERR.notInteger);
       if (n < 0n) return c.w.error("ERR Invalid IDLETIME value, must be >= 0");
-      idle = true;
-    } else if (opt === "freq" && additional >= 1 && !idle) {
+      idle = Number(n);
+    } else if (opt === "freq" && additional >= 1 && idle === undefined) {
       const n = parseI64(args[++j]);
       if (n === null) return c.w.error(ERR.notInteger);
       if (n < 0n || n > 255n) return c.w.error("ERR Invalid FREQ value, must be >= 0 and <= 255");
-      freq = true;
+      freq = Number(n);
     } else return c.w.error(ERR.syntax);
   }
   const key = args[1];
@@ -123,6 +123,7 @@ function restore(c: Client, args: string[]): void {
     return c.w.simple("OK");
   }
   slice.set(key, value, ttl !== 0 ? ttl : undefined);
+  if (idle !== undefined || freq !== undefined) slice.restoreAccess(key, idle, freq);
   if (ttl !== 0 && !absttl) {
     const rewritten = args.slice();
     rewritten[2] = String(ttl);

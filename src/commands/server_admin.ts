@@ -245,7 +245,12 @@ function debugObject(c: Client, key: string): void {
   if (v === undefined) return c.w.error(ERR.noSuchKey);
   const encoding = typeof v === "string" ? stringEncoding(v) : v.encoding();
   const serialized = typeof v === "string" ? v.length : v.canonical().length;
-  c.w.simple(`Value at:0x0 refcount:1 encoding:${encoding} serializedlength:${serialized} lru:0 lru_seconds_idle:0`);
+  // Like Redis: the raw stamp, and its LRU reading even under an LFU policy.
+  const lru = slice.accessStamp(key);
+  const idle = Math.floor(slice.access.idleMs(lru) / 1000);
+  c.w.simple(
+    `Value at:0x0 refcount:1 encoding:${encoding} serializedlength:${serialized} lru:${lru} lru_seconds_idle:${idle}`,
+  );
 }
 
 const DEBUG_HELP = [

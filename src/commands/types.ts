@@ -73,7 +73,35 @@ export interface CommandTraits {
   noMulti: boolean;
   /** Has the admin flag (hidden from MONITOR). */
   admin: boolean;
+  /** Has the denyoom flag: refused while used memory is over maxmemory. */
+  denyoom: boolean;
+  /** Looks keys up without counting an access (Redis's LOOKUP_NOTOUCH callers; see NO_TOUCH_COMMANDS). */
+  noTouch: boolean;
 }
+
+/**
+ * Commands whose key lookups leave access stamps (LRU clock, LFU counter) alone, as in Redis
+ * 7.0: OBJECT, TYPE, EXISTS and the TTL family pass LOOKUP_NOTOUCH; DEBUG OBJECT and MEMORY
+ * USAGE read the dict directly; KEYS, SCAN, RANDOMKEY and WATCH only check expiry.
+ */
+const NO_TOUCH_COMMANDS: ReadonlySet<string> = new Set([
+  "object|encoding",
+  "object|freq",
+  "object|idletime",
+  "object|refcount",
+  "type",
+  "exists",
+  "ttl",
+  "pttl",
+  "expiretime",
+  "pexpiretime",
+  "debug",
+  "memory|usage",
+  "keys",
+  "scan",
+  "randomkey",
+  "watch",
+]);
 
 /** Computes the traits of a command from its flags. */
 export function traitsOf(spec: CommandSpec): CommandTraits {
@@ -84,6 +112,8 @@ export function traitsOf(spec: CommandSpec): CommandTraits {
     noAuth: f.includes("no_auth"),
     noMulti: f.includes("no_multi"),
     admin: f.includes("admin"),
+    denyoom: f.includes("denyoom"),
+    noTouch: NO_TOUCH_COMMANDS.has(spec.name),
   };
 }
 

@@ -160,6 +160,7 @@ export const FLAG_TABLE: readonly FlagSpec[] = [
   { name: "timeout", type: "uint", default: 0, max: 2147483647, mutable: true, help: "close idle clients after this many seconds; 0 disables" },
   { name: "appendfsync", type: "string", default: "everysec", mutable: true, help: "Redis AOF fsync policy (reported only)", choices: ["everysec", "always", "no"] },
   { name: "maxmemory-samples", type: "uint", default: 5, min: 1, max: 64, mutable: true, help: "keys sampled per eviction" },
+  { name: "maxmemory-eviction-tenacity", type: "uint", default: 10, max: 100, mutable: true, help: "eviction time budget per command: 0-10 linear up to 500 us, then +15% per step, 100 unlimited" },
   { name: "lfu-log-factor", type: "uint", default: 10, mutable: true, help: "LFU counter logarithm factor" },
   { name: "lfu-decay-time", type: "uint", default: 1, mutable: true, help: "LFU counter decay period in minutes" },
   { name: "lazyfree-lazy-user-del", type: "bool", default: false, mutable: true, help: "DEL behaves like UNLINK (reported only)" },

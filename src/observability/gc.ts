@@ -12,6 +12,16 @@ let collect: (() => void) | null | undefined;
 
 /** Runs a full, synchronous garbage collection; returns false when unavailable. */
 export function fullGc(): boolean {
+  if (!prepareFullGc()) return false;
+  collect!();
+  return true;
+}
+
+/**
+ * Enables `fullGc` (a one-time cost: a V8 flag and a new context) without collecting; returns
+ * false when the runtime refuses. Callers that time collections call it first.
+ */
+export function prepareFullGc(): boolean {
   if (collect === undefined) {
     try {
       v8.setFlagsFromString("--expose-gc");
@@ -21,7 +31,5 @@ export function fullGc(): boolean {
       collect = null;
     }
   }
-  if (collect === null) return false;
-  collect();
-  return true;
+  return collect !== null;
 }

@@ -12,6 +12,7 @@ import process from "node:process";
 import type { Server } from "../server/server.ts";
 import { REDIS_COMPAT_VERSION } from "../commands/connection.ts";
 import { persistenceOf } from "../rdb/snapshot.ts";
+import { notCountedForEvict } from "../server/eviction.ts";
 
 /** Builds the `field:value` lines of one section (without its `# Title` header). */
 export type InfoSectionBuilder = (server: Server) => string[];
@@ -317,7 +318,7 @@ function memorySection(server: Server): string[] {
     "rss_overhead_bytes:0",
     `mem_fragmentation_ratio:${ratio(m.rss, used)}`,
     `mem_fragmentation_bytes:${m.rss - used}`,
-    "mem_not_counted_for_evict:0",
+    `mem_not_counted_for_evict:${notCountedForEvict(server)}`,
     "mem_replication_backlog:0",
     "mem_total_replication_buffers:0",
     "mem_clients_slaves:0",

@@ -140,6 +140,9 @@ function statsMetrics(server: Server, e: Exposition): void {
     if (n > 0) e.sample("dragonfly_expired_keys_total", n, [["db", `db${db}`]]);
   }
   e.header("dragonfly_evicted_keys_total", "Keys evicted to stay within maxmemory, by db", "counter");
+  for (const [db, n] of [...s.evictedKeysByDb].sort((a, b) => a[0] - b[0])) {
+    if (n > 0) e.sample("dragonfly_evicted_keys_total", n, [["db", `db${db}`]]);
+  }
   e.single("dragonfly_error_replies_total", "Error replies sent", "counter", s.totalErrorReplies);
   e.header("dragonfly_errors_total", "Error replies sent, by error prefix", "counter");
   for (const [code, n] of s.errors) e.sample("dragonfly_errors_total", n, [["err", code]]);

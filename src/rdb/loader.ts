@@ -10,6 +10,8 @@
  *   SELECTDB beyond the configured databases is an error, as is a key already present (unless duplicates are allowed,
  *   DEBUG RELOAD MERGE).
  * - A primary skips keys whose TTL already passed (Redis's rule); a replica keeps them.
+ * - IDLE/FREQ opcodes set the loaded key's access stamp when the maxmemory policy uses that kind
+ *   (Redis's objectSetLRUOrLFU); without them a key starts as new.
  * - Empty keys, function libraries and the `lua` AUX field are skipped with a log line (no
  *   scripting yet); module data is an error.
  * - Any problem is an RdbError naming the byte offset and, when there is one, the key. A failed
@@ -211,9 +213,11 @@ export class RdbLoader {
       throw new RdbError((err as Error).message, this.reader.offset, e.key);
     }
     // A key that did not add an entry was there already (the load fails unless merging).
-    if (!this.server.store.slice(e.db, e.key).loadSet(e.key, value, e.expireAtMs) && !this.opts.allowDuplicates) {
+    const slice = this.server.store.slice(e.db, e.key);
+    if (!slice.loadSet(e.key, value, e.expireAtMs) && !this.opts.allowDuplicates) {
       throw new RdbError(`duplicate key in database ${e.db}`, this.reader.offset, e.key);
     }
+    if (e.lruIdleSec !== undefined || e.lfuFreq !== undefined) slice.restoreAccess(e.key, e.lruIdleSec, e.lfuFreq);
     this.stats.keysLoaded++;
   }
 }

@@ -29,6 +29,8 @@
  * - The walk never copies the dataset and runs in slices of about `sliceMs`, giving the event loop
  *   a macrotask between slices; a sink's back-pressure pauses it.
  * - A sink must encode an entry before `write` returns: records may share arrays with live values.
+ * - Under an LRU or LFU maxmemory policy a record carries the key's idle seconds or LFU counter
+ *   (RDB IDLE/FREQ), as Redis's rdbSaveKeyValuePair writes them.
  *
  * Invariants of a file save: the RDB goes to `<dir>/<dbfilename>.tmp-<pid>`, is fsynced, then
  * renamed over the target (and the directory fsynced), so a crash never damages the previous
@@ -76,7 +78,24 @@ export interface SnapshotSink {
 /** The record of `key` as currently stored in `slice` (value `v`). */
 export function entryOf(slice: DbSlice, key: string, v: Value): RdbWritableEntry {
   const at = slice.expires.size === 0 ? undefined : slice.expires.get(key);
-  return { key, value: toRdbValue(v), expireAtMs: at };
+  const e: RdbWritableEntry = { key, value: toRdbValue(v), expireAtMs: at };
+  setAccessMeta(e, slice, key);
+  return e;
+}
+
+/**
+ * Sets the IDLE (seconds idle) or FREQ (LFU counter) metadata of `key`, which Redis writes when
+ * the maxmemory policy is an LRU or LFU one (rdbSaveKeyValuePair); clears both otherwise.
+ */
+function setAccessMeta(e: RdbWritableEntry, slice: DbSlice, key: string): void {
+  e.lruIdleSec = undefined;
+  e.lfuFreq = undefined;
+  const access = slice.access;
+  if (!access.lru && !access.lfu) return;
+  const stamp = slice.accessStamp(key);
+  if (stamp < 0) return;
+  if (access.lfu) e.lfuFreq = access.frequency(stamp);
+  else e.lruIdleSec = Math.floor(access.idleMs(stamp) / 1000);
 }
 
 /** Resolves after a macrotask, so sockets and timers run (setTimeout(0) polls I/O; setImmediate does not). */
@@ -356,6 +375,7 @@ export class ShardSnapshot {
     const e = this.entry;
     e.key = key;
     e.expireAtMs = slice.expires.size === 0 ? undefined : slice.expires.get(key);
+    setAccessMeta(e, slice, key);
     if (typeof v === "string") {
       this.stringValue.value = v;
       e.value = this.stringValue;

@@ -224,7 +224,11 @@ class DfSession {
     }
     // Dragonfly streams use Redis 7 types (stream listpacks v3: exact group read counters).
     const value = fromRdbValue(entry.value, this.limits, 10);
-    store.slice(entry.db, entry.key).loadSet(entry.key, value, entry.expireAtMs);
+    const slice = store.slice(entry.db, entry.key);
+    slice.loadSet(entry.key, value, entry.expireAtMs);
+    if (entry.lruIdleSec !== undefined || entry.lfuFreq !== undefined) {
+      slice.restoreAccess(entry.key, entry.lruIdleSec, entry.lfuFreq);
+    }
     return true;
   }
 

@@ -1,9 +1,10 @@
 /**
  * Server: the composition root that ties config, store, clients and statistics together.
  *
- * Owns: the set of connected clients, the keyspace (through Store), counters, and the
- * background cycles (active expiry). Invariants: one Server per process; everything a
- * handler needs is reachable from here; no socket code lives here.
+ * Owns: the set of connected clients, the keyspace (through Store), counters, maxmemory
+ * enforcement (through Evictor), and the background cycles (active expiry, the cached clocks of
+ * LRU/LFU access stamps). Invariants: one Server per process; everything a handler needs is
+ * reachable from here; no socket code lives here.
  */
 import { Config } from "../config/config.ts";
 import { Store } from "../store/store.ts";
@@ -16,6 +17,7 @@ import { Journal } from "../journal/journal.ts";
 import { commandKeyRouter } from "../journal/key_router.ts";
 import { PubSub } from "./pubsub.ts";
 import { VERSION } from "../version.ts";
+import { Evictor } from "./eviction.ts";
 
 /** Receives every applied write, for the journal and replication (issue 5 plugs in here). */
 export interface WriteObserver {
@@ -65,6 +67,8 @@ export class Server {
   readonly journal: Journal;
   /** Clients blocked on keys (BLPOP and friends). */
   readonly blocking = new BlockingRegistry();
+  /** maxmemory enforcement (eviction, -OOM). */
+  readonly evictor: Evictor;
   /**
    * Publishes a message to a channel; the pub/sub family installs the real implementation.
    * Returns the number of receivers.
@@ -92,7 +96,16 @@ export class Server {
     this.store = new Store(shards, config.num("dbnum"), {
       isReplica: () => this.replicaOf !== null,
       onExpired: (shard, db, key) => this.onExpired(shard, db, key),
+      onEvicted: (shard, db, key) => this.onEvicted(shard, db, key),
     });
+    const access = this.store.access;
+    access.setPolicy(config.str("maxmemory-policy"));
+    access.lfuLogFactor = config.num("lfu-log-factor");
+    access.lfuDecayTime = config.num("lfu-decay-time");
+    config.onChange("maxmemory-policy", (v) => access.setPolicy(v as string));
+    config.onChange("lfu-log-factor", (v) => access.lfuLogFactor = v as number);
+    config.onChange("lfu-decay-time", (v) => access.lfuDecayTime = v as number);
+    this.evictor = new Evictor(this);
     this.pubsub = new PubSub(this);
     this.journal = new Journal(this.store.numShards, commandKeyRouter(this.store.numShards), () => ({
       maxEntries: config.num("shard_repl_backlog_len"),
@@ -163,6 +176,14 @@ export class Server {
     this.notify("x", "expired", key, db);
   }
 
+  /** Counts an evicted key, journals it as DEL and emits the `evicted` notification. */
+  private onEvicted(_shard: Shard, db: number, key: string): void {
+    this.stats.evictedKeys++;
+    this.stats.evictedKeysByDb.set(db, (this.stats.evictedKeysByDb.get(db) ?? 0) + 1);
+    this.recordWrite(db, ["DEL", key]);
+    this.notify("e", "evicted", key, db);
+  }
+
   /**
    * Emits a keyspace notification if `notify-keyspace-events` enables class `cls`
    * (one of Redis's letters: g $ l s h z x e t m d n) and K and/or E.
@@ -171,11 +192,12 @@ export class Server {
     if (this.pubsub.notifyMask !== 0) this.pubsub.notifyKeyspaceEvent(cls, event, key, db);
   }
 
-  /** Starts background cycles (active expiry at `hz`). */
+  /** Starts background cycles (access clocks and active expiry at `hz`). */
   start(): void {
     const schedule = () => {
       const hz = this.config.num("hz");
       this.expiryTimer = setTimeout(() => {
+        this.store.access.refresh(Date.now());
         this.activeExpireCycle();
         schedule();
       }, hz > 0 ? Math.max(1, Math.floor(1000 / hz)) : 1000);
@@ -186,6 +208,7 @@ export class Server {
   /** Stops background cycles. */
   stop(): void {
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.evictor.stop();
   }
 
   /**

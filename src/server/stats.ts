@@ -46,6 +46,8 @@ export class Stats {
   expiredKeysByDb = new Map<number, number>();
   /** Keys removed by eviction. */
   evictedKeys = 0;
+  /** Keys removed by eviction, by db index (/metrics `dragonfly_evicted_keys_total{db}`). */
+  evictedKeysByDb = new Map<number, number>();
   /** Successful key lookups. */
   keyspaceHits = 0;
   /** Failed key lookups. */
@@ -138,6 +140,7 @@ export class Stats {
     this.expiredKeys = 0;
     this.expiredKeysByDb.clear();
     this.evictedKeys = 0;
+    this.evictedKeysByDb.clear();
     this.keyspaceHits = 0;
     this.keyspaceMisses = 0;
     this.netInputBytes = 0;

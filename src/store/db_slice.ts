@@ -1,15 +1,20 @@
 /**
  * DbSlice: one logical database's keys on one shard.
  *
- * Owns: the key → value map and the key → absolute-expiry (ms) map of that db on that shard.
+ * Owns: the key → value map and the key → absolute-expiry (ms) map of that db on that shard,
+ * and each key's access stamp (LRU clock or LFU counter, src/store/access.ts).
  * Invariants: every mutation goes through this class, and `beforeWrite` runs before a key's
  * value is changed, replaced or removed (WATCH invalidation and point-in-time snapshots hang
  * off it); an expired key is never returned; on a replica, expired keys are hidden but only
- * deleted when the primary's journal says so.
+ * deleted when the primary's journal says so. Stamps follow Redis's lookupKey and object
+ * creation: a lookup (`get` and everything built on it) is an access unless the running
+ * command does not touch keys; a new key gets "now" (LRU) or LFU_INIT_VAL (LFU); an overwrite
+ * gets "now" under LRU and keeps its counter under LFU (Redis's dbSetValue), counting one access.
  */
 import type { Shard } from "./shard.ts";
 import type { Value } from "./values.ts";
 import { StringMap } from "./string_map.ts";
+import type { AccessTracker } from "./access.ts";
 
 /** Callback run before a key is modified; receives the slice and the key. */
 export type PreWriteHook = (slice: DbSlice, key: string) => void;
@@ -24,9 +29,13 @@ export class DbSlice {
   watched: Map<string, Set<() => void>> | null = null;
   /** Round-robin position of the active expiry cycle. */
   expireCursor: Iterator<[string, number]> | null = null;
+  /** The store's access-stamp state (policy, cached clocks, touch switch). */
+  readonly access: AccessTracker;
 
   /** Creates the empty database `dbIndex` of `shard`. */
-  constructor(readonly shard: Shard, readonly dbIndex: number) {}
+  constructor(readonly shard: Shard, readonly dbIndex: number) {
+    this.access = shard.access;
+  }
 
   /** Number of keys (including logically expired ones not yet removed). */
   get size(): number {
@@ -78,12 +87,31 @@ export class DbSlice {
     this.shard.onExpired(this, key);
   }
 
-  /** Reads a value; expired keys read as absent. */
+  /** Deletes a key to stay within maxmemory and reports it (journal DEL, stats, notifications). */
+  evict(key: string): void {
+    this.beforeWrite(key);
+    this.data.delete(key);
+    if (this.expires.size !== 0) this.expires.delete(key);
+    this.shard.onEvicted(this, key);
+  }
+
+  /** Reads a value (an access: it updates the key's stamp); expired keys read as absent. */
   get(key: string): Value | undefined {
-    const v = this.data.get(key);
-    if (v === undefined) return undefined;
+    const data = this.data;
+    const e = data.entryOf(key);
+    if (e < 0) return undefined;
+    // A live key is not removed here, so `e` stays valid.
     if (this.expires.size !== 0 && this.expireIfNeeded(key)) return undefined;
-    return v;
+    const a = this.access;
+    if (a.touch) {
+      if (a.lfu) {
+        data.setStampAt(e, a.lfuTouched(data.stampAt(e)));
+        a.touchedKey = key;
+      } else {
+        data.setStampAt(e, a.lruClock);
+      }
+    }
+    return data.valueAt(e);
   }
 
   /** True when the key exists and is not expired. */
@@ -111,7 +139,18 @@ export class DbSlice {
     } else {
       this.expires.set(key, expireAt);
     }
-    this.data.set(key, value);
+    const data = this.data;
+    const before = data.size;
+    const e = data.put(key, value);
+    this.stampStored(key, e, data.size !== before);
+  }
+
+  /** Stamps entry `e` of `key` after a store: a new key gets "now", an overwrite Redis's rule. */
+  private stampStored(key: string, e: number, added: boolean): void {
+    const a = this.access;
+    const data = this.data;
+    if (added || !a.lfu) data.setStampAt(e, a.freshStamp);
+    else if (a.touch && a.touchedKey !== key) data.setStampAt(e, a.lfuTouched(data.stampAt(e)));
   }
 
   /**
@@ -123,12 +162,37 @@ export class DbSlice {
   loadSet(key: string, value: Value, expireAt: number | undefined): boolean {
     if (this.shard.preWriteHooks.length !== 0 || this.watched !== null) this.beforeWrite(key);
     else this.shard.counters.dirty++;
-    const before = this.data.size;
-    this.data.set(key, value);
-    const added = this.data.size !== before;
+    const data = this.data;
+    const before = data.size;
+    const e = data.put(key, value);
+    const added = data.size !== before;
+    this.stampStored(key, e, added);
     if (expireAt !== undefined) this.expires.set(key, expireAt);
     else if (!added && this.expires.size !== 0) this.expires.delete(key);
     return added;
+  }
+
+  /**
+   * Sets the access stamp of a stored key from RDB IDLE/FREQ metadata or RESTORE's IDLETIME/FREQ
+   * (seconds idle, LFU counter); the one the policy does not use is ignored, as in Redis.
+   */
+  restoreAccess(key: string, idleSec: number | undefined, freq: number | undefined): void {
+    const e = this.data.entryOf(key);
+    if (e < 0) return;
+    const stamp = this.access.restoredStamp(idleSec, freq);
+    if (stamp >= 0) this.data.setStampAt(e, stamp);
+  }
+
+  /** The access stamp of `key` (expired or not; no access is counted), or -1 when absent. */
+  accessStamp(key: string): number {
+    const e = this.data.entryOf(key);
+    return e < 0 ? -1 : this.data.stampAt(e);
+  }
+
+  /** Sets the access stamp of a stored key (a value moved here by RENAME or MOVE keeps its own). */
+  setAccessStamp(key: string, stamp: number): void {
+    const e = this.data.entryOf(key);
+    if (e >= 0) this.data.setStampAt(e, stamp);
   }
 
   /** Replaces the value of an existing key after an in-place-incompatible change, keeping its TTL. */

@@ -9,6 +9,9 @@
 import { shardOf } from "./key_hash.ts";
 import { Shard, type ShardHost } from "./shard.ts";
 import type { DbSlice } from "./db_slice.ts";
+import { AccessTracker } from "./access.ts";
+import type { StringMap } from "./string_map.ts";
+import type { Value } from "./values.ts";
 import type { StringMapKeyIterator } from "./string_map.ts";
 
 /** Per-database key/expire counts for INFO keyspace. */
@@ -27,19 +30,45 @@ interface ScanState {
 
 const MAX_SCAN_CURSORS = 16 * 1024;
 
+/** A keyspace's keys, values and access stamps, in order (for SWAPDB). */
+interface StampedEntries {
+  keys: string[];
+  values: Value[];
+  stamps: number[];
+}
+
+function stampedEntries(map: StringMap<Value>): StampedEntries {
+  const out: StampedEntries = { keys: [], values: [], stamps: [] };
+  for (const key of map.keys()) {
+    const e = map.entryOf(key);
+    out.keys.push(key);
+    out.values.push(map.valueAt(e));
+    out.stamps.push(map.stampAt(e));
+  }
+  return out;
+}
+
+function refill(map: StringMap<Value>, entries: StampedEntries): void {
+  for (let i = 0; i < entries.keys.length; i++) {
+    map.setStampAt(map.put(entries.keys[i], entries.values[i]), entries.stamps[i]);
+  }
+}
+
 /** All shards and the routing between keys and shards. */
 export class Store {
   /** The shards, indexed by shard id. */
   readonly shards: Shard[];
   /** Change counter shared by all shards: bumped before every key change. */
   private readonly counters = { dirty: 0 };
+  /** Access stamps (LRU clock / LFU counters) of every key: policy, clocks, touch switch. */
+  readonly access = new AccessTracker();
   private scans = new Map<number, ScanState>();
   private nextScanId = 1;
 
   /** Creates `numShards` shards, each with `dbCount` databases, sharing one change counter. */
   constructor(readonly numShards: number, readonly dbCount: number, host: ShardHost) {
     this.shards = [];
-    for (let i = 0; i < numShards; i++) this.shards.push(new Shard(i, dbCount, host, this.counters));
+    for (let i = 0; i < numShards; i++) this.shards.push(new Shard(i, dbCount, host, this.counters, this.access));
   }
 
   /** Number of key changes since start (Redis's `server.dirty`). */
@@ -113,15 +142,17 @@ export class Store {
       if (y.watched) {
         for (const k of y.watched.keys()) if (!y.data.has(k) && x.data.has(k)) y.beforeWrite(k);
       }
-      const xd = [...x.data];
+      // Values move with their access stamps (Redis swaps the dicts, objects and all).
+      const xd = stampedEntries(x.data);
+      const yd = stampedEntries(y.data);
       const xe = [...x.expires];
       x.data.clear();
       x.expires.clear();
-      for (const [k, v] of y.data) x.data.set(k, v);
+      refill(x.data, yd);
       for (const [k, v] of y.expires) x.expires.set(k, v);
       y.data.clear();
       y.expires.clear();
-      for (const [k, v] of xd) y.data.set(k, v);
+      refill(y.data, xd);
       for (const [k, v] of xe) y.expires.set(k, v);
       x.expireCursor = null;
       y.expireCursor = null;

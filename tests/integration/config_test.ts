@@ -218,6 +218,7 @@ Deno.test("CONFIG GET/SET of Redis parameters match redis-server", async (t) => 
         assert.equal(await nr.configSet({ "maxmemory": "5mb", "maxmemory-policy": "noeviction" }), "OK");
         assert.deepEqual({ ...await nr.configGet("maxmemory*") }, {
           "maxmemory": String(5 * 1024 * 1024),
+          "maxmemory-eviction-tenacity": "10",
           "maxmemory-policy": "noeviction",
           "maxmemory-samples": "10",
         });

@@ -146,3 +146,20 @@ Deno.test("StringMap: nextKey walks like next() without result objects", () => {
   ]);
   assert.equal(it.nextKey(), undefined);
 });
+
+Deno.test("StringMap: randomEntry returns live entries only, and every one eventually", () => {
+  const m = new StringMap<number>();
+  assert.equal(m.randomEntry(), -1);
+  for (let i = 0; i < 64; i++) m.set(`k${i}`, i);
+  // Delete most entries (not enough to shrink): the walk must skip the holes.
+  for (let i = 0; i < 56; i++) m.delete(`k${i}`);
+  const seen = new Set<string>();
+  for (let i = 0; i < 2000; i++) {
+    const e = m.randomEntry();
+    const key = m.keyAt(e)!;
+    assert.equal(m.valueAt(e), Number(key.slice(1)));
+    assert.ok(Number(key.slice(1)) >= 56);
+    seen.add(key);
+  }
+  assert.equal(seen.size, 8);
+});
