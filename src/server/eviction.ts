@@ -172,6 +172,7 @@ export class MemoryGauge {
     return true;
   }
 
+  /** Takes a fresh reading of the heap statistics. */
   private read(): void {
     const h = v8.getHeapStatistics() as HeapStats;
     if (this.total < 0) queueMicrotask(this.markStale);
@@ -318,6 +319,7 @@ export class Evictor {
     return Infinity;
   }
 
+  /** Schedules one more eviction round on the event loop (when a round ran out of its time budget). */
   private scheduleContinuation(): void {
     if (this.continuation !== undefined) return;
     this.continuation = setTimeout(() => {
