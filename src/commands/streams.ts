@@ -29,6 +29,7 @@ import {
   MAX_ID,
   MIN_ID,
   type NodeLimits,
+  nowMsBigInt,
   type StreamConsumer,
   type StreamGroup,
   type StreamID,
@@ -388,7 +389,7 @@ function xadd(c: Client, args: string[]): void {
       id = s.lastId.seq === UINT64_MAX ? null : { ms: given.ms, seq: s.lastId.seq + 1n };
     } else id = given;
   } else {
-    const ms = BigInt(Date.now());
+    const ms = nowMsBigInt();
     id = ms > s.lastId.ms ? { ms, seq: 0n } : incrId(s.lastId);
   }
   if (id === null || compareIds(id, s.lastId) <= 0) {
@@ -402,7 +403,7 @@ function xadd(c: Client, args: string[]): void {
     return;
   }
   if (existing === undefined) slice.set(key, s);
-  else slice.getForWrite(key);
+  else slice.beforeWrite(key);
   s.append(id, args.slice(fieldPos), nodeLimits(c));
   const idText = formatId(id);
   c.w.bulk(idText);

@@ -50,9 +50,31 @@ export function compareIds(a: StreamID, b: StreamID): number {
   return 0;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** The last `<ms>-` prefix formatted: consecutive IDs mostly share their milliseconds. */
+let formattedMs = -1n;
+let formattedMsPrefix = "";
+
 /** `<ms>-<seq>` form of an ID. */
 export function formatId(id: StreamID): string {
-  return `${id.ms}-${id.seq}`;
+  if (id.ms !== formattedMs) {
+    formattedMs = id.ms;
+    formattedMsPrefix = `${id.ms}-`;
+  }
+  // A small BigInt prints faster as a Number.
+  return formattedMsPrefix + (id.seq <= MAX_SAFE ? String(Number(id.seq)) : String(id.seq));
+}
+
+let nowMs = -1;
+let nowMsBig = 0n;
+/** Date.now() as a BigInt, converted once per millisecond (XADD's `*` IDs). */
+export function nowMsBigInt(): bigint {
+  const now = Date.now();
+  if (now !== nowMs) {
+    nowMs = now;
+    nowMsBig = BigInt(now);
+  }
+  return nowMsBig;
 }
 
 /** True for 0-0. */
