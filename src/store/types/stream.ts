@@ -201,8 +201,13 @@ export class StreamNode {
   ids: BigUint64Array;
   /** Flags of every entry (FLAG_DELETED, FLAG_SAMEFIELDS). */
   flags: Uint8Array;
-  /** Per entry: the values when FLAG_SAMEFIELDS, else field,value pairs. */
-  data: string[][] = [];
+  /**
+   * The strings of every entry, back to back: per entry its values when FLAG_SAMEFIELDS, else
+   * its field,value pairs (one flat array, so an entry costs no array of its own).
+   */
+  strings: string[] = [];
+  /** Where entry i's strings start in `strings`; entry i ends where i + 1 starts (`count` + 1 used). */
+  starts: Int32Array;
   /** Entries stored (live and deleted). */
   count = 0;
   /** Live entries (the master entry's count field). */
@@ -218,6 +223,7 @@ export class StreamNode {
     this.masterFields = masterFields;
     this.ids = new BigUint64Array(capacity * 2);
     this.flags = new Uint8Array(capacity);
+    this.starts = new Int32Array(capacity + 1);
     let body = lpSmallIntEntrySize(masterFields.length) + 2;
     for (const f of masterFields) body += lpEntrySize(f);
     this.bodyBytes = body;
@@ -256,20 +262,21 @@ export class StreamNode {
 
   /** Field/value pairs of entry `i`, interleaved. */
   fieldsAt(i: number): string[] {
-    const d = this.data[i];
-    if (!(this.flags[i] & FLAG_SAMEFIELDS)) return d;
-    const out = new Array<string>(d.length * 2);
-    for (let j = 0; j < d.length; j++) {
+    const from = this.starts[i];
+    const to = this.starts[i + 1];
+    if (!(this.flags[i] & FLAG_SAMEFIELDS)) return this.strings.slice(from, to);
+    const out = new Array<string>((to - from) * 2);
+    for (let j = 0; j < to - from; j++) {
       out[2 * j] = this.masterFields[j];
-      out[2 * j + 1] = d[j];
+      out[2 * j + 1] = this.strings[from + j];
     }
     return out;
   }
 
   /** Number of field/value pairs of entry `i`. */
   numFieldsAt(i: number): number {
-    const d = this.data[i];
-    return this.flags[i] & FLAG_SAMEFIELDS ? d.length : d.length >> 1;
+    const n = this.starts[i + 1] - this.starts[i];
+    return this.flags[i] & FLAG_SAMEFIELDS ? n : n >> 1;
   }
 
   /**
@@ -287,18 +294,20 @@ export class StreamNode {
     }
     let bytes = 2 + lpIntEntrySize(BigInt.asIntN(64, id.ms - this.masterId.ms)) +
       lpIntEntrySize(BigInt.asIntN(64, id.seq - this.masterId.seq));
-    let data: string[];
+    const strings = this.strings;
     let lpCount = numFields + 3;
     if (flags & FLAG_SAMEFIELDS) {
-      data = new Array<string>(numFields);
       for (let i = 0; i < numFields; i++) {
-        data[i] = fieldsValues[2 * i + 1];
-        bytes += lpEntrySize(data[i]);
+        const v = fieldsValues[2 * i + 1];
+        strings.push(v);
+        bytes += lpEntrySize(v);
       }
     } else {
-      data = fieldsValues;
       bytes += lpSmallIntEntrySize(numFields);
-      for (const s of fieldsValues) bytes += lpEntrySize(s);
+      for (const s of fieldsValues) {
+        strings.push(s);
+        bytes += lpEntrySize(s);
+      }
       lpCount += numFields + 1;
     }
     bytes += lpSmallIntEntrySize(lpCount);
@@ -310,12 +319,15 @@ export class StreamNode {
       const fl = new Uint8Array(cap);
       fl.set(this.flags);
       this.flags = fl;
+      const st = new Int32Array(cap + 1);
+      st.set(this.starts);
+      this.starts = st;
     }
     this.ids[2 * this.count] = id.ms;
     this.ids[2 * this.count + 1] = id.seq;
     this.flags[this.count] = deleted ? flags | FLAG_DELETED : flags;
-    this.data.push(data);
     this.count++;
+    this.starts[this.count] = strings.length;
     if (deleted) this.deleted++;
     else this.live++;
     this.bodyBytes += bytes;
@@ -326,7 +338,8 @@ export class StreamNode {
     const n = new StreamNode(this.masterId, this.masterFields.slice(), 1);
     n.ids = this.ids.slice();
     n.flags = this.flags.slice();
-    n.data = this.data.map((d) => d.slice());
+    n.starts = this.starts.slice();
+    n.strings = this.strings.slice();
     n.count = this.count;
     n.live = this.live;
     n.deleted = this.deleted;
