@@ -57,7 +57,8 @@ export function formatDouble(d: number): string {
   if (d === Infinity) return "inf";
   if (d === -Infinity) return "-inf";
   if (Number.isNaN(d)) return "nan";
-  if (Number.isInteger(d) && Math.abs(d) < 1e17) return d === 0 && 1 / d < 0 ? "-0" : String(d);
+  // Below 2^53 an integer prints exactly; above, JS prints the shortest round-trip digits where %.17g prints 17.
+  if (Number.isInteger(d) && Math.abs(d) <= Number.MAX_SAFE_INTEGER) return d === 0 && 1 / d < 0 ? "-0" : String(d);
   return formatG17(d);
 }
 

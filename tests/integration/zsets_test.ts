@@ -108,6 +108,10 @@ function script(p: string): (string | number)[][] {
       "huge",
     ],
     ["ZADD", k("z"), "5e-324", "denorm", "-0", "negzero", "1e17", "e17", "3.0000000000000004", "ulp"],
+    // Integers between 2^53 and 1e17: %.17g prints all 17 digits where JS's shortest form ends in 0.
+    ["ZADD", k("big"), "32057407838348712", "a", "9007199254740993", "b", "99999999999999984", "c"],
+    ["ZRANGE", k("big"), 0, -1, "WITHSCORES"],
+    ["ZINCRBY", k("big"), "4", "a"],
     ["ZSCORE", k("z"), "tie"],
     ["ZRANGE", k("z"), 0, -1, "WITHSCORES"],
     ["ZINCRBY", k("z"), "inf", "pinf"],
