@@ -101,6 +101,8 @@ export class CommandRunner {
 interface PendingUnit {
   expected: number;
   parts: Map<number, ReplicatedCommand[]>;
+  /** Per part: what its flow counts once the unit ran (called in the same step as the unit). */
+  onRun: (() => void)[];
   done: PromiseWithResolvers<void>;
 }
 
@@ -117,21 +119,26 @@ export class UnitBarrier {
 
   /**
    * Adds flow `flow`'s part of unit `txid` (of `expected` parts). Resolves once the whole unit
-   * ran; rejects with SessionCancelled if the session ends first.
+   * ran; rejects with SessionCancelled if the session ends first. `onRun` is called in the very
+   * step that runs the unit (not in a later microtask), so that the flow's LSN covers the unit
+   * before anything else, such as the end of the session saving LSNs for a partial sync, can
+   * look at it: a unit that ran must never be asked for again.
    */
-  submit(txid: bigint, expected: number, flow: number, part: ReplicatedCommand[]): Promise<void> {
+  submit(txid: bigint, expected: number, flow: number, part: ReplicatedCommand[], onRun: () => void): Promise<void> {
     if (this.cancelled) return Promise.reject(this.cancelled);
     let unit = this.pending.get(txid);
     if (unit === undefined) {
-      unit = { expected, parts: new Map(), done: Promise.withResolvers<void>() };
+      unit = { expected, parts: new Map(), onRun: [], done: Promise.withResolvers<void>() };
       unit.done.promise.catch(() => {});
       this.pending.set(txid, unit);
     }
     unit.parts.set(flow, part);
+    unit.onRun.push(onRun);
     if (unit.parts.size >= unit.expected) {
       this.pending.delete(txid);
       try {
         this.runUnit(unit);
+        for (const f of unit.onRun) f();
         unit.done.resolve();
       } catch (e) {
         unit.done.reject(e);
@@ -222,6 +229,12 @@ export class FlowApplier {
   private applied = 0;
   private open: { txid: bigint; shardCount: number; cmds: ReplicatedCommand[]; items: number } | null = null;
 
+  /**
+   * Called as soon as a unit this flow waited for has run, in the same step, so that the flow
+   * takes the applied count into its LSN at once (see UnitBarrier.submit).
+   */
+  onApplied: (() => void) | null = null;
+
   /** Applier of flow `flow` of `numFlows`; runs commands with `runner`, syncs multi-shard units on `barrier`. */
   constructor(
     private readonly flow: number,
@@ -245,9 +258,7 @@ export class FlowApplier {
     }
     if (this.open !== null) this.flushOpenPart();
     if (item.txid !== 0n && this.numFlows > 1 && DF_GLOBAL.has(item.args[0].toUpperCase())) {
-      return this.barrier.submit(item.txid, this.numFlows, this.flow, [cmd]).then(() => {
-        this.applied++;
-      });
+      return this.barrier.submit(item.txid, this.numFlows, this.flow, [cmd], () => this.counted(1));
     }
     const r = this.runner.run(cmd);
     if (r instanceof Promise) {
@@ -266,9 +277,13 @@ export class FlowApplier {
       return;
     }
     this.open = null;
-    return this.barrier.submit(open.txid, open.shardCount, this.flow, open.cmds).then(() => {
-      this.applied += open.items + 1;
-    });
+    return this.barrier.submit(open.txid, open.shardCount, this.flow, open.cmds, () => this.counted(open.items + 1));
+  }
+
+  /** Counts `n` applied items and tells the flow at once (see UnitBarrier.submit). */
+  private counted(n: number): void {
+    this.applied += n;
+    this.onApplied?.();
   }
 
   /** Number of items applied since the last call (the caller advances its LSN by it). */

@@ -91,7 +91,13 @@ class ReplicaFlow {
       requestedLsn: requestedLsn === null ? undefined : BigInt(requestedLsn),
     });
     if (requestedLsn !== null) this.executed = requestedLsn;
+    // A unit this flow waits for may run while another flow is handling its part: count it in
+    // the LSN right then, before the session could end and save LSNs for a partial sync.
+    applier.onApplied = () => this.advance(this.waitingInFullSync);
   }
+
+  /** Whether the item this flow is waiting on (a unit part) came during the full sync. */
+  private waitingInFullSync = false;
 
   /** Reads and applies the flow until the link breaks; always rejects (with the reason). */
   async run(): Promise<never> {
@@ -133,6 +139,7 @@ class ReplicaFlow {
         log.v(1, `flow ${this.index}: snapshot key ${JSON.stringify(e.key)} skipped: ${e.reason}`);
         return;
       case "journalItem": {
+        this.waitingInFullSync = e.fullSync;
         const r = this.applier.command(e);
         if (r instanceof Promise) return r.then(() => this.advance(e.fullSync));
         this.advance(e.fullSync);
@@ -140,6 +147,7 @@ class ReplicaFlow {
       }
       case "ping": {
         this.forceAck = !e.fullSync;
+        this.waitingInFullSync = e.fullSync;
         const r = this.applier.ping();
         if (r instanceof Promise) return r.then(() => this.advance(e.fullSync));
         this.advance(e.fullSync);

@@ -119,3 +119,27 @@ Deno.test("nothing is journaled until the journal is enabled", () => {
   s.call("SET", "a", "1");
   assert.deepEqual(s.server.journal.lsnVector(), [1, 1]);
 });
+
+Deno.test("replica units: every part's flow counts the unit in the same step that runs it", async () => {
+  const { CommandRunner, FlowApplier, UnitBarrier } = await import("../../src/replication/journal_applier.ts");
+  const s = new InProcessServer(["--num_shards=2"]);
+  const runner = new CommandRunner(s.server, "test");
+  const barrier = new UnitBarrier(2, runner);
+  const counted: number[] = [0, 0];
+  const flows = [0, 1].map((i) => {
+    const a = new FlowApplier(i, 2, runner, barrier);
+    a.onApplied = () => counted[i] += a.takeApplied();
+    return a;
+  });
+  const [k0, k1] = keysOnDistinctShards(2, 2);
+  flows[0].command({ db: 0, txid: 7n, shardCount: 2, args: ["SET", k0, "a"] });
+  const waiting = flows[0].ping();
+  assert.ok(waiting instanceof Promise, "the first part waits for the other");
+  assert.deepEqual(counted, [0, 0]);
+  flows[1].command({ db: 0, txid: 7n, shardCount: 2, args: ["SET", k1, "b"] });
+  void flows[1].ping();
+  // Synchronously, before any microtask: both flows have counted their part (command + PING).
+  assert.deepEqual(counted, [2, 2]);
+  assert.equal(s.server.store.slice(0, k0).get(k0), "a");
+  await waiting;
+});
