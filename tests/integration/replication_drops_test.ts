@@ -45,14 +45,19 @@ Deno.test({
           } finally {
             await load.stop();
           }
-          // Dropped while the last writes are still on their way to the replica.
+          // Dropped while the last writes are still on their way to the replica; the reconnect can
+          // be quicker than a poll, so a new sync attempt counts as seen too.
+          const attempts = Number((await info(replica.port)).psync_attempts);
           proxy.cut();
           await waitFor(
-            async () => (await info(replica.port)).master_link_status === "down",
+            async () => {
+              const now = await info(replica.port);
+              return now.master_link_status === "down" || Number(now.psync_attempts) > attempts;
+            },
             "the link down",
             10_000,
             5,
-          ).catch(() => {});
+          );
           await waitCaughtUp(primary.port, [replica.port], 30_000);
           await assertSameData(primary.port, replica.port);
         }
