@@ -83,3 +83,41 @@ export async function assertSameAsRedis(
     }
   }
 }
+
+/** Key whose SET ends a keyEvents run (its own event is not reported). */
+const EVENTS_DONE_KEY = "keyevents:done";
+
+/**
+ * The keyevent notifications (`<event> <key>`) that `commands` publish on the server at `port`
+ * with every class on (`KEA`), in order. Bounded: at most 10,000 messages, each awaited with
+ * the client's read deadline.
+ */
+export async function keyEvents(port: number, commands: (string | number)[][]): Promise<string[]> {
+  const admin = await RespClient.connect(port);
+  const sub = await RespClient.connect(port);
+  try {
+    await admin.call("CONFIG", "SET", "notify-keyspace-events", "KEA");
+    await sub.call("PSUBSCRIBE", "__keyevent@0__:*");
+    for (const cmd of commands) await admin.call(...cmd);
+    await admin.call("SET", EVENTS_DONE_KEY, "1");
+    const got: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const m = await sub.read() as string[];
+      if (m[3] === EVENTS_DONE_KEY) return got;
+      got.push(`${m[2]} ${m[3]}`);
+    }
+    throw new Error("the end marker's notification never came");
+  } finally {
+    admin.close();
+    sub.close();
+  }
+}
+
+/** Asserts that `commands` publish the same keyevent notifications on damselfly and redis-server. */
+export async function assertSameKeyEvents(
+  port: number,
+  redisPort: number,
+  commands: (string | number)[][],
+): Promise<void> {
+  assert.deepEqual(await keyEvents(port, commands), await keyEvents(redisPort, commands));
+}

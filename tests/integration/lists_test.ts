@@ -12,6 +12,7 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { redisCli, RespClient, startServer, waitFor } from "../helpers/server.ts";
 import { startRedis } from "../helpers/redis.ts";
+import { assertSameKeyEvents } from "../helpers/differential.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
 import { RespWriter } from "../../src/resp/writer.ts";
 import { Client } from "../../src/server/client.ts";
@@ -568,51 +569,32 @@ Deno.test("lists: keyspace events match redis-server", async () => {
   const srv = await startServer();
   const redis = await startRedis();
   try {
-    const events: string[][] = [];
-    for (const port of [srv.port, redis.port]) {
-      const admin = await RespClient.connect(port);
-      await admin.call("CONFIG", "SET", "notify-keyspace-events", "KEA");
-      const sub = await RespClient.connect(port);
-      await sub.call("PSUBSCRIBE", "__keyevent@0__:*");
-      const cmds: Arg[][] = [
-        ["RPUSH", "ev", 1, 2, 3, 4, 5],
-        ["LPUSH", "ev", 0],
-        ["LPUSHX", "ev", -1],
-        ["RPUSHX", "ev", 6],
-        ["LPUSHX", "none", 1],
-        ["LPOP", "ev"],
-        ["RPOP", "ev", 2],
-        ["LPOP", "ev", 0],
-        ["LSET", "ev", 0, "x"],
-        ["LINSERT", "ev", "BEFORE", "x", "y"],
-        ["LINSERT", "ev", "BEFORE", "nope", "y"],
-        ["LREM", "ev", 0, "y"],
-        ["LREM", "ev", 0, "nope"],
-        ["LTRIM", "ev", 0, -1],
-        ["LTRIM", "ev", 1, 2],
-        ["LMOVE", "ev", "ev2", "LEFT", "RIGHT"],
-        ["RPOPLPUSH", "ev", "ev2"],
-        ["LMPOP", 1, "ev2", "LEFT", "COUNT", 1],
-        ["RPUSH", "ev2", "a", "b"],
-        ["BLPOP", "ev2", 0],
-        ["BLMOVE", "ev2", "ev3", "RIGHT", "LEFT", 0],
-        ["BLMPOP", 0, 1, "ev3", "LEFT"],
-        ["RPUSH", "ev4", "a"],
-        ["LTRIM", "ev4", 1, 0],
-        ["SET", "done", "1"],
-      ];
-      for (const c of cmds) await admin.call(...c);
-      const got: string[] = [];
-      for (;;) {
-        const m = await sub.read() as string[];
-        got.push(`${m[2]} ${m[3]}`);
-        if (m[3] === "done") break;
-      }
-      events.push(got);
-      admin.close();
-      sub.close();
-    }
-    assert.deepEqual(events[0], events[1]);
+    await assertSameKeyEvents(srv.port, redis.port, [
+      ["RPUSH", "ev", 1, 2, 3, 4, 5],
+      ["LPUSH", "ev", 0],
+      ["LPUSHX", "ev", -1],
+      ["RPUSHX", "ev", 6],
+      ["LPUSHX", "none", 1],
+      ["LPOP", "ev"],
+      ["RPOP", "ev", 2],
+      ["LPOP", "ev", 0],
+      ["LSET", "ev", 0, "x"],
+      ["LINSERT", "ev", "BEFORE", "x", "y"],
+      ["LINSERT", "ev", "BEFORE", "nope", "y"],
+      ["LREM", "ev", 0, "y"],
+      ["LREM", "ev", 0, "nope"],
+      ["LTRIM", "ev", 0, -1],
+      ["LTRIM", "ev", 1, 2],
+      ["LMOVE", "ev", "ev2", "LEFT", "RIGHT"],
+      ["RPOPLPUSH", "ev", "ev2"],
+      ["LMPOP", 1, "ev2", "LEFT", "COUNT", 1],
+      ["RPUSH", "ev2", "a", "b"],
+      ["BLPOP", "ev2", 0],
+      ["BLMOVE", "ev2", "ev3", "RIGHT", "LEFT", 0],
+      ["BLMPOP", 0, 1, "ev3", "LEFT"],
+      ["RPUSH", "ev4", "a"],
+      ["LTRIM", "ev4", 1, 0],
+    ]);
   } finally {
     await srv.stop();
     await redis.stop();

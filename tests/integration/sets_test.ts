@@ -11,6 +11,7 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { redisCli, RespClient, startServer } from "../helpers/server.ts";
 import { startRedis } from "../helpers/redis.ts";
+import { assertSameKeyEvents } from "../helpers/differential.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
 
 import { type Arg, type Step, Twin } from "../helpers/raw_twin.ts";
@@ -382,52 +383,33 @@ Deno.test("sets: keyspace events match redis-server", async () => {
   const srv = await startServer();
   const redis = await startRedis();
   try {
-    const events: string[][] = [];
-    for (const port of [srv.port, redis.port]) {
-      const admin = await RespClient.connect(port);
-      await admin.call("CONFIG", "SET", "notify-keyspace-events", "KEA");
-      const sub = await RespClient.connect(port);
-      await sub.call("PSUBSCRIBE", "__keyevent@0__:*");
-      const cmds: Arg[][] = [
-        ["SADD", "ev", 1, 2, 3],
-        ["SADD", "ev", 1],
-        ["SREM", "ev", "zz"],
-        ["SREM", "ev", 1],
-        ["SMOVE", "ev", "ev2", 2],
-        ["SMOVE", "ev", "ev2", 3],
-        ["SADD", "ev2", 9],
-        ["SMOVE", "ev2", "ev3", 9],
-        ["SADD", "ev3", 2],
-        ["SMOVE", "ev2", "ev3", 2],
-        ["SPOP", "ev3", 0],
-        ["SPOP", "ev3", 5],
-        ["SADD", "ev", 1, 2, 3],
-        ["SPOP", "ev"],
-        ["SPOP", "ev", 1],
-        ["SPOP", "ev", 1],
-        ["SADD", "a", 1, 2],
-        ["SADD", "b", 2, 3],
-        ["SINTERSTORE", "c", "a", "b"],
-        ["SUNIONSTORE", "c", "a", "b"],
-        ["SDIFFSTORE", "c", "a", "b"],
-        ["SDIFFSTORE", "c", "a", "a"],
-        ["SINTERSTORE", "c", "a", "none"],
-        ["SADD", "c", 1],
-        ["SINTERSTORE", "c", "a", "none"],
-        ["SET", "done", "1"],
-      ];
-      for (const c of cmds) await admin.call(...c);
-      const got: string[] = [];
-      for (;;) {
-        const m = await sub.read() as string[];
-        got.push(`${m[2]} ${m[3]}`);
-        if (m[3] === "done") break;
-      }
-      events.push(got);
-      admin.close();
-      sub.close();
-    }
-    assert.deepEqual(events[0], events[1]);
+    await assertSameKeyEvents(srv.port, redis.port, [
+      ["SADD", "ev", 1, 2, 3],
+      ["SADD", "ev", 1],
+      ["SREM", "ev", "zz"],
+      ["SREM", "ev", 1],
+      ["SMOVE", "ev", "ev2", 2],
+      ["SMOVE", "ev", "ev2", 3],
+      ["SADD", "ev2", 9],
+      ["SMOVE", "ev2", "ev3", 9],
+      ["SADD", "ev3", 2],
+      ["SMOVE", "ev2", "ev3", 2],
+      ["SPOP", "ev3", 0],
+      ["SPOP", "ev3", 5],
+      ["SADD", "ev", 1, 2, 3],
+      ["SPOP", "ev"],
+      ["SPOP", "ev", 1],
+      ["SPOP", "ev", 1],
+      ["SADD", "a", 1, 2],
+      ["SADD", "b", 2, 3],
+      ["SINTERSTORE", "c", "a", "b"],
+      ["SUNIONSTORE", "c", "a", "b"],
+      ["SDIFFSTORE", "c", "a", "b"],
+      ["SDIFFSTORE", "c", "a", "a"],
+      ["SINTERSTORE", "c", "a", "none"],
+      ["SADD", "c", 1],
+      ["SINTERSTORE", "c", "a", "none"],
+    ]);
   } finally {
     await srv.stop();
     await redis.stop();

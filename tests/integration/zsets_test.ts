@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { redisCli, type Reply, RespClient, startServer, waitFor } from "../helpers/server.ts";
 import { startRedis } from "../helpers/redis.ts";
+import { assertSameKeyEvents } from "../helpers/differential.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
 import { Client } from "../../src/server/client.ts";
 import { RespWriter } from "../../src/resp/writer.ts";
@@ -564,50 +565,31 @@ Deno.test("sorted sets: keyspace events match redis-server", async () => {
   const srv = await startServer();
   const redis = await startRedis();
   try {
-    const events: string[][] = [];
-    for (const port of [srv.port, redis.port]) {
-      const admin = await RespClient.connect(port);
-      await admin.call("CONFIG", "SET", "notify-keyspace-events", "KEA");
-      const sub = await RespClient.connect(port);
-      await sub.call("PSUBSCRIBE", "__keyevent@0__:*");
-      const cmds: (string | number)[][] = [
-        ["ZADD", "ev", 1, "a", 2, "b", 3, "c"],
-        ["ZADD", "ev", "XX", 1, "zz"],
-        ["ZINCRBY", "ev", 1, "a"],
-        ["ZREM", "ev", "a"],
-        ["ZPOPMIN", "ev"],
-        ["ZPOPMAX", "ev"],
-        ["ZADD", "ev", 1, "a", 2, "b", 3, "c"],
-        ["ZREMRANGEBYRANK", "ev", 0, 0],
-        ["ZREMRANGEBYSCORE", "ev", 2, 2],
-        ["ZREMRANGEBYLEX", "ev", "-", "+"],
-        ["ZADD", "ev", 1, "a"],
-        ["ZUNIONSTORE", "ev2", 1, "ev"],
-        ["ZINTERSTORE", "ev2", 1, "ev"],
-        ["ZDIFFSTORE", "ev2", 1, "ev"],
-        ["ZRANGESTORE", "ev3", "ev", 0, -1],
-        ["ZUNIONSTORE", "ev3", 1, "nothing"],
-        ["ZMPOP", 1, "ev", "MIN"],
-        ["GEOADD", "evg", 13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania"],
-        ["GEORADIUS", "evg", 15, 37, 200, "km", "STORE", "evg2"],
-        ["GEOSEARCHSTORE", "evg3", "evg", "FROMLONLAT", 15, 37, "BYRADIUS", 200, "km", "STOREDIST"],
-        ["GEOSEARCHSTORE", "evg3", "evg", "FROMLONLAT", 0, 0, "BYRADIUS", 1, "km"],
-        ["SORT", "evg", "ALPHA", "STORE", "evs"],
-        ["SORT", "nothing", "STORE", "evs"],
-        ["SET", "done", "1"],
-      ];
-      for (const c of cmds) await admin.call(...c);
-      const got: string[] = [];
-      for (;;) {
-        const m = await sub.read() as string[];
-        got.push(`${m[2]} ${m[3]}`);
-        if (m[3] === "done") break;
-      }
-      events.push(got);
-      admin.close();
-      sub.close();
-    }
-    assert.deepEqual(events[0], events[1]);
+    await assertSameKeyEvents(srv.port, redis.port, [
+      ["ZADD", "ev", 1, "a", 2, "b", 3, "c"],
+      ["ZADD", "ev", "XX", 1, "zz"],
+      ["ZINCRBY", "ev", 1, "a"],
+      ["ZREM", "ev", "a"],
+      ["ZPOPMIN", "ev"],
+      ["ZPOPMAX", "ev"],
+      ["ZADD", "ev", 1, "a", 2, "b", 3, "c"],
+      ["ZREMRANGEBYRANK", "ev", 0, 0],
+      ["ZREMRANGEBYSCORE", "ev", 2, 2],
+      ["ZREMRANGEBYLEX", "ev", "-", "+"],
+      ["ZADD", "ev", 1, "a"],
+      ["ZUNIONSTORE", "ev2", 1, "ev"],
+      ["ZINTERSTORE", "ev2", 1, "ev"],
+      ["ZDIFFSTORE", "ev2", 1, "ev"],
+      ["ZRANGESTORE", "ev3", "ev", 0, -1],
+      ["ZUNIONSTORE", "ev3", 1, "nothing"],
+      ["ZMPOP", 1, "ev", "MIN"],
+      ["GEOADD", "evg", 13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania"],
+      ["GEORADIUS", "evg", 15, 37, 200, "km", "STORE", "evg2"],
+      ["GEOSEARCHSTORE", "evg3", "evg", "FROMLONLAT", 15, 37, "BYRADIUS", 200, "km", "STOREDIST"],
+      ["GEOSEARCHSTORE", "evg3", "evg", "FROMLONLAT", 0, 0, "BYRADIUS", 1, "km"],
+      ["SORT", "evg", "ALPHA", "STORE", "evs"],
+      ["SORT", "nothing", "STORE", "evs"],
+    ]);
   } finally {
     await srv.stop();
     await redis.stop();
