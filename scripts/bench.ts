@@ -8,7 +8,7 @@
  * Usage: scripts/bench [--requests N] [--keys N] [--tests ping,set,get,incr,mset] [--skip-memory]
  */
 import { Buffer } from "node:buffer";
-import { argValue, cpuTicks, freePort, redisBenchmarkRps, ROOT, rssBytes } from "./bench_lib.ts";
+import { argValue, cpuTicks, freePort, redisBenchmarkRps, ROOT, rssBytes, waitPing } from "./bench_lib.ts";
 
 interface Target {
   name: string;
@@ -32,25 +32,6 @@ const CUSTOM_TESTS: Record<string, string[]> = {
 const SETUP: Record<string, (i: number) => string[]> = {
   zrange_100: (i) => ["ZADD", "myzset", String(i), `member:${i}`],
 };
-
-async function waitPing(port: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const out = await new Deno.Command("redis-cli", {
-        args: ["-p", String(port), "ping"],
-        stdout: "piped",
-        stderr: "null",
-      })
-        .output();
-      if (new TextDecoder().decode(out.stdout).trim() === "PONG") return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`server on ${port} did not start`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function startDamselfly(): Promise<Target> {
   const port = freePort();
