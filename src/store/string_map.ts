@@ -52,12 +52,12 @@ export interface StringMapKeyIterator extends IterableIterator<string> {
 }
 
 /** A live iterator over a StringMap (keys, values or entries), robust to concurrent changes. */
-class StringMapIterator<K, V, T> implements IterableIterator<T> {
+class StringMapIterator<V, T> implements IterableIterator<T> {
   /** Next entry position to look at. */
   pos = 0;
   private finished = false;
   /** The registry handle, dropped when the iteration ends. */
-  ref: WeakRef<StringMapIterator<K, V, T>> | null = null;
+  ref: WeakRef<StringMapIterator<V, T>> | null = null;
 
   constructor(private readonly map: StringMap<V>, private readonly kind: IterKind) {}
 
@@ -125,7 +125,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
   private kv: unknown[] = [];
   private live = 0;
   /** Iterators that may still be advanced (weakly held: an abandoned cursor costs nothing). */
-  private iterators: Set<WeakRef<StringMapIterator<string, V, unknown>>> | null = null;
+  private iterators: Set<WeakRef<StringMapIterator<V, unknown>>> | null = null;
 
   /** Creates an empty map, optionally filled from `entries`. */
   constructor(entries?: Iterable<readonly [string, V]>) {
@@ -295,7 +295,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
   private rehash(capacity: number): void {
     const old = this.kv;
     const oldUsed = old.length / STRIDE;
-    const cursors: StringMapIterator<string, V, unknown>[] = [];
+    const cursors: StringMapIterator<V, unknown>[] = [];
     this.forEachIterator((it) => cursors.push(it));
     cursors.sort((a, b) => a.pos - b.pos);
     const kv: unknown[] = [];
@@ -322,7 +322,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
   }
 
   /** Calls `fn` for every iterator still alive, forgetting the collected ones. */
-  private forEachIterator(fn: (it: StringMapIterator<string, V, unknown>) => void): void {
+  private forEachIterator(fn: (it: StringMapIterator<V, unknown>) => void): void {
     if (this.iterators === null) return;
     for (const ref of this.iterators) {
       const it = ref.deref();
@@ -338,7 +338,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
   }
 
   /** @internal Forgets a finished iterator. */
-  unregister(it: StringMapIterator<string, V, unknown>): void {
+  unregister(it: StringMapIterator<V, unknown>): void {
     if (it.ref === null || this.iterators === null) return;
     this.iterators.delete(it.ref);
     it.ref = null;
@@ -346,10 +346,10 @@ export class StringMap<V> implements Iterable<[string, V]> {
   }
 
   /** A new registered iterator of `kind`. */
-  private iterate<T>(kind: IterKind): StringMapIterator<string, V, T> {
-    const it = new StringMapIterator<string, V, T>(this, kind);
-    const ref = new WeakRef(it as StringMapIterator<string, V, unknown>);
-    it.ref = ref as WeakRef<StringMapIterator<string, V, T>>;
+  private iterate<T>(kind: IterKind): StringMapIterator<V, T> {
+    const it = new StringMapIterator<V, T>(this, kind);
+    const ref = new WeakRef(it as StringMapIterator<V, unknown>);
+    it.ref = ref as WeakRef<StringMapIterator<V, T>>;
     (this.iterators ??= new Set()).add(ref);
     return it;
   }
