@@ -13,7 +13,16 @@
  */
 import type { Client } from "../server/client.ts";
 import type { DbSlice } from "../store/db_slice.ts";
-import { isCanonicalInt64, stringEncoding, typeOf, type Value, valueMemoryUsage } from "../store/values.ts";
+import {
+  EMBSTR_MAX,
+  isCanonicalInt64,
+  STRING_MADE_BY_VALUE,
+  STRING_MADE_RAW,
+  stringEncoding,
+  typeOf,
+  type Value,
+  valueMemoryUsage,
+} from "../store/values.ts";
 import { globMatch } from "../util/glob.ts";
 import { command, type CommandSpec } from "./types.ts";
 import { ERR, lookupRead, parseI64, parseScanCursor } from "./helpers.ts";
@@ -22,6 +31,7 @@ import { fullGc } from "../observability/gc.ts";
 import { createDumpPayload } from "../rdb/dump_payload.ts";
 import { toRdbValue } from "../rdb/store_bridge.ts";
 import { latin1Of } from "../rdb/bytes.ts";
+import { STAMP_MADE_SHIFT } from "../store/access.ts";
 
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
@@ -207,13 +217,18 @@ function persist(c: Client, args: string[]): void {
 // RENAME, COPY, MOVE
 
 /**
- * The deterministic record that makes `key` hold `value` with the absolute expiry `expireAt`
+ * The deterministic records that make `key` hold `value` with the absolute expiry `expireAt`
  * (ms; none when undefined): `RESTORE key <ttl> <dump> REPLACE ABSTTL` with a version-10
- * payload, which both a damselfly and a Redis 7 replica accept.
+ * payload, which both a damselfly and a Redis 7 replica accept. RESTORE re-derives a string's
+ * encoding, so a raw string (`made`) short enough to come out `int` or `embstr` is followed by
+ * `APPEND key ""`, which makes it raw again as the replica's own RENAME or COPY would keep it.
  */
-function restoreRecord(key: string, value: Value, expireAt: number | undefined): string[] {
+function restoreRecords(key: string, value: Value, expireAt: number | undefined, made: number): string[][] {
   const payload = createDumpPayload(toRdbValue(value), RESTORE_PAYLOAD_VERSION);
-  return ["RESTORE", key, String(expireAt ?? 0), latin1Of(payload, 0, payload.length), "REPLACE", "ABSTTL"];
+  const restore = ["RESTORE", key, String(expireAt ?? 0), latin1Of(payload, 0, payload.length), "REPLACE", "ABSTTL"];
+  return typeof value === "string" && made === STRING_MADE_RAW && value.length <= EMBSTR_MAX
+    ? [restore, ["APPEND", key, ""]]
+    : [restore];
 }
 
 function renameGeneric(c: Client, args: string[], nx: boolean): void {
@@ -242,7 +257,7 @@ function renameGeneric(c: Client, args: string[], nx: boolean): void {
   dstSlice.setAccessStamp(dst, stamp);
   srcSlice.delete(src);
   // Per-key records (as Dragonfly journals RENAME): each lives on its key's shard.
-  propagateAs(["DEL", src], restoreRecord(dst, v, expire));
+  propagateAs(["DEL", src], ...restoreRecords(dst, v, expire, stamp >>> STAMP_MADE_SHIFT));
   const db = c.db;
   c.server.notify("g", "rename_from", src, db);
   c.server.notify("g", "rename_to", dst, db);
@@ -289,9 +304,12 @@ function copy(c: Client, args: string[]): void {
   }
   const dup = typeof v === "string" ? v : v.clone();
   dstSlice.set(dst, dup, expire);
+  // A copied string keeps how it was made (Redis's dupStringObject keeps the encoding).
+  const made = c.slice(src).stringMade(src);
+  if (made !== STRING_MADE_BY_VALUE) dstSlice.setStringMade(dst, made);
   // Recorded as a RESTORE of the copy in the destination db: it touches only `dst`.
   propagateAs();
-  c.server.recordWrite(dstDb, restoreRecord(dst, dup, expire));
+  for (const record of restoreRecords(dst, dup, expire, made)) c.server.recordWrite(dstDb, record);
   c.server.notify("g", "copy_to", dst, dstDb);
   signalIfCollection(c, dstDb, dst, dup);
   c.w.int(1);
@@ -386,14 +404,14 @@ function objectLookup(c: Client, key: string): Value | undefined {
 
 function objectEncoding(c: Client, args: string[]): void {
   const v = objectLookup(c, args[2]);
-  if (v !== undefined) c.w.bulk(typeof v === "string" ? stringEncoding(v) : v.encoding());
+  if (v !== undefined) c.w.bulk(typeof v === "string" ? stringEncoding(v, c.slice(args[2]).stringMade(args[2])) : v.encoding());
 }
 
 function objectRefcount(c: Client, args: string[]): void {
   const v = objectLookup(c, args[2]);
   if (v === undefined) return;
   const shared = typeof v === "string" && v.length <= 4 && isCanonicalInt64(v) && Number(v) >= 0 &&
-    Number(v) < SHARED_INTEGERS;
+    Number(v) < SHARED_INTEGERS && c.slice(args[2]).stringMade(args[2]) === STRING_MADE_BY_VALUE;
   c.w.int(shared ? SHARED_REFCOUNT : 1);
 }
 
