@@ -15,6 +15,7 @@ import type { Client } from "../server/client.ts";
 import type { DbSlice } from "../store/db_slice.ts";
 import {
   EMBSTR_MAX,
+  type CollectionValue,
   isCanonicalInt64,
   STRING_MADE_BY_VALUE,
   STRING_MADE_RAW,
@@ -29,7 +30,8 @@ import { ERR, lookupRead, parseI64, parseScanCursor } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { fullGc } from "../observability/gc.ts";
 import { createDumpPayload } from "../rdb/dump_payload.ts";
-import { toRdbValue } from "../rdb/store_bridge.ts";
+import { encodingLimits, fromRdbValue, toRdbValue } from "../rdb/store_bridge.ts";
+import type { RdbValue } from "../rdb/records.ts";
 import { latin1Of } from "../rdb/bytes.ts";
 import { STAMP_MADE_SHIFT } from "../store/access.ts";
 
@@ -223,12 +225,53 @@ function persist(c: Client, args: string[]): void {
  * encoding, so a raw string (`made`) short enough to come out `int` or `embstr` is followed by
  * `APPEND key ""`, which makes it raw again as the replica's own RENAME or COPY would keep it.
  */
-function restoreRecords(key: string, value: Value, expireAt: number | undefined, made: number): string[][] {
-  const payload = createDumpPayload(toRdbValue(value), RESTORE_PAYLOAD_VERSION);
+function restoreRecords(
+  c: Client,
+  key: string,
+  value: Value,
+  expireAt: number | undefined,
+  made: number,
+): string[][] {
+  const rdb = toRdbValue(value);
+  const payload = createDumpPayload(rdb, RESTORE_PAYLOAD_VERSION);
   const restore = ["RESTORE", key, String(expireAt ?? 0), latin1Of(payload, 0, payload.length), "REPLACE", "ABSTTL"];
-  return typeof value === "string" && made === STRING_MADE_RAW && value.length <= EMBSTR_MAX
-    ? [restore, ["APPEND", key, ""]]
-    : [restore];
+  if (typeof value === "string") {
+    return made === STRING_MADE_RAW && value.length <= EMBSTR_MAX ? [restore, ["APPEND", key, ""]] : [restore];
+  }
+  return [restore, ...conversionRecords(c, key, value, rdb)];
+}
+
+/** Longest sentinel member conversionRecords writes (beyond it, the replica may stay compact). */
+const MAX_SENTINEL = 1 << 16;
+
+/**
+ * Records that convert a RESTOREd collection to the encoding `value` has here, when RESTORE
+ * alone would make it compact (a set, hash or sorted set that grew past a threshold and then
+ * shrank: Redis never converts back, but a load re-derives): a member that cannot stay compact
+ * (a non-integer, or one longer than the *-max-listpack-value threshold) added and removed at
+ * once, as the replica's own RENAME or COPY would have kept the object. Assumes the replica's
+ * thresholds are this server's.
+ */
+function conversionRecords(c: Client, key: string, value: CollectionValue, rdb: RdbValue): string[][] {
+  const encoding = value.encoding();
+  if (encoding !== "hashtable" && encoding !== "skiplist") return [];
+  const limits = encodingLimits(c.server.config);
+  const size = value.size();
+  const compactMax = value.kind === "set"
+    ? limits.setMaxIntsetEntries
+    : value.kind === "hash"
+    ? limits.hashMaxListpackEntries
+    : limits.zsetMaxListpackEntries;
+  if (size > compactMax) return [];
+  const restored = fromRdbValue(rdb, limits, RESTORE_PAYLOAD_VERSION) as CollectionValue;
+  if (restored.encoding() === encoding) return [];
+  if (value.kind === "set") return [["SADD", key, "x"], ["SREM", key, "x"]];
+  const long = (value.kind === "hash" ? limits.hashMaxListpackValue : limits.zsetMaxListpackValue) + 1;
+  if (long > MAX_SENTINEL) return [];
+  const sentinel = "\x00".repeat(long);
+  return value.kind === "hash"
+    ? [["HSET", key, sentinel, ""], ["HDEL", key, sentinel]]
+    : [["ZADD", key, "0", sentinel], ["ZREM", key, sentinel]];
 }
 
 function renameGeneric(c: Client, args: string[], nx: boolean): void {
@@ -257,7 +300,7 @@ function renameGeneric(c: Client, args: string[], nx: boolean): void {
   dstSlice.setAccessStamp(dst, stamp);
   srcSlice.delete(src);
   // Per-key records (as Dragonfly journals RENAME): each lives on its key's shard.
-  propagateAs(["DEL", src], ...restoreRecords(dst, v, expire, stamp >>> STAMP_MADE_SHIFT));
+  propagateAs(["DEL", src], ...restoreRecords(c, dst, v, expire, stamp >>> STAMP_MADE_SHIFT));
   const db = c.db;
   c.server.notify("g", "rename_from", src, db);
   c.server.notify("g", "rename_to", dst, db);
@@ -309,7 +352,7 @@ function copy(c: Client, args: string[]): void {
   if (made !== STRING_MADE_BY_VALUE) dstSlice.setStringMade(dst, made);
   // Recorded as a RESTORE of the copy in the destination db: it touches only `dst`.
   propagateAs();
-  for (const record of restoreRecords(dst, dup, expire, made)) c.server.recordWrite(dstDb, record);
+  for (const record of restoreRecords(c, dst, dup, expire, made)) c.server.recordWrite(dstDb, record);
   c.server.notify("g", "copy_to", dst, dstDb);
   signalIfCollection(c, dstDb, dst, dup);
   c.w.int(1);

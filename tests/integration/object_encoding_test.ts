@@ -252,35 +252,35 @@ const ints = (from: number, n: number) => Array.from({ length: n }, (_, i) => St
 const HASHES = withEncodings([
   ["CONFIG", "SET", "hash-max-listpack-entries", "4"],
   ["CONFIG", "SET", "hash-max-listpack-value", "64"],
-  ["HSET", "h", "a", "1", "b", V64],
-  ["HSET", "h", "c", "3", "d", "4"],
-  ["HSET", "h", "e", "5"],
-  ["HDEL", "h", "a", "b", "c", "d"],
-  ["HSET", "h2", "a", V65],
-  ["HSET", "h3", V65, "1"],
-  ["HSET", "h4", "f", "1"],
-  ["HSETNX", "h4", "g", V65],
-  ["HSET", "h5", "f", "1"],
-  ["HINCRBY", "h5", "n", 5],
-  ["HINCRBYFLOAT", "h5", "x", "1e60"],
-  ["HSET", "h6", "f", "1"],
-  ["HINCRBYFLOAT", "h6", "f" + "x".repeat(70), "1"],
-  ["HSET", "h7", "a", "1", "b", "2", "c", "3", "d", "4"],
-  ["HSETNX", "h7", "e", "5"],
-  ["HMSET", "h8", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"],
+  ["HSET", "hash", "a", "1", "b", V64],
+  ["HSET", "hash", "c", "3", "d", "4"],
+  ["HSET", "hash", "e", "5"],
+  ["HDEL", "hash", "a", "b", "c", "d"],
+  ["HSET", "hash2", "a", V65],
+  ["HSET", "hash3", V65, "1"],
+  ["HSET", "hash4", "f", "1"],
+  ["HSETNX", "hash4", "g", V65],
+  ["HSET", "hash5", "f", "1"],
+  ["HINCRBY", "hash5", "n", 5],
+  ["HINCRBYFLOAT", "hash5", "x", "1e60"],
+  ["HSET", "hash6", "f", "1"],
+  ["HINCRBYFLOAT", "hash6", "f" + "x".repeat(70), "1"],
+  ["HSET", "hash7", "a", "1", "b", "2", "c", "3", "d", "4"],
+  ["HSETNX", "hash7", "e", "5"],
+  ["HMSET", "hash8", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"],
   ["CONFIG", "SET", "hash-max-ziplist-entries", "0"],
   ["CONFIG", "GET", "hash-max-listpack-entries"],
-  ["HSET", "h9", "a", "1"],
+  ["HSET", "hash9", "a", "1"],
   ["CONFIG", "SET", "hash-max-listpack-entries", "512"],
-  ["HSET", "h9", "b", "1"],
-  ["HSET", "h", "z", "1"],
+  ["HSET", "hash9", "b", "1"],
+  ["HSET", "hash", "z", "1"],
   ["CONFIG", "SET", "hash-max-listpack-value", "2"],
-  ["HSET", "h10", "ab", "cd"],
-  ["HSET", "h10", "abc", "d"],
+  ["HSET", "hash10", "ab", "cd"],
+  ["HSET", "hash10", "abc", "d"],
   ["CONFIG", "SET", "hash-max-listpack-value", "64"],
-  [["COPY", "h", "hc"], ["hc"]],
-  [["RENAME", "h7", "h7r"], ["h7r"]],
-  [["DEBUG", "RELOAD"], ["h", "h2", "h3", "h4", "h5", "h6", "h7r", "h8", "h9", "h10", "hc"]],
+  [["COPY", "hash", "hashc"], ["hashc"]],
+  [["RENAME", "hash7", "hash7r"], ["hash7r"]],
+  [["DEBUG", "RELOAD"], ["hash", "hash2", "hash3", "hash4", "hash5", "hash6", "hash7r", "hash8", "hash9", "hash10", "hashc"]],
 ]);
 
 /** Sets: intset while every member is an integer and there are few enough, else hashtable. */
@@ -419,5 +419,109 @@ Deno.test("object encoding: strings match redis-server for every way a value is 
   } finally {
     await redis.stop();
     await srv.stop();
+  }
+});
+
+/** Lower thresholds, given to every server of the replication test (configuration is not replicated). */
+const SMALL_THRESHOLDS = ["hash-max-listpack-entries", "set-max-intset-entries", "zset-max-listpack-entries"];
+/** SMALL_THRESHOLDS as redis-server arguments. */
+const REDIS_THRESHOLDS = SMALL_THRESHOLDS.flatMap((name) => [`--${name}`, "4"]);
+/** SMALL_THRESHOLDS as damselfly flags. */
+const DF_THRESHOLDS = SMALL_THRESHOLDS.map((name) => `--${name}=4`);
+
+/** The deterministic writes of some differential steps (no OBJECT, CONFIG, DEBUG, SELECT or unchecked steps). */
+function writesOf(...lists: DiffStep[][]): Cmd[] {
+  const skip = new Set(["OBJECT", "CONFIG", "DEBUG", "SELECT", "SWAPDB", "MOVE"]);
+  return lists.flat().filter((s): s is Cmd => Array.isArray(s) && !skip.has(String(s[0])));
+}
+
+/** Runs `cmds` on the server at `port`; replies are not checked (the encodings are). */
+async function runAll(port: number, cmds: Cmd[]): Promise<void> {
+  const c = await RespClient.connect(port);
+  try {
+    for (const cmd of cmds) await c.call(...cmd);
+  } finally {
+    c.close();
+  }
+}
+
+/** OBJECT ENCODING of every key of dbs 0 and 1 on the server at `port`, as `db/key=encoding` lines. */
+async function encodings(port: number): Promise<string[]> {
+  const c = await RespClient.connect(port);
+  try {
+    const out: string[] = [];
+    for (const db of [0, 1]) {
+      await c.call("SELECT", db);
+      const keys = (await c.call("KEYS", "*") as string[]).sort();
+      for (const k of keys) out.push(`${db}/${k}=${String(await c.call("OBJECT", "ENCODING", k))}`);
+    }
+    return out;
+  } finally {
+    c.close();
+  }
+}
+
+/** INFO replication of the server at `port` as a record. */
+async function replInfo(port: number): Promise<Record<string, string>> {
+  const text = String(await RespClient.connect(port).then(async (c) => {
+    try {
+      return await c.call("INFO", "replication");
+    } finally {
+      c.close();
+    }
+  }));
+  return Object.fromEntries(text.split("\r\n").filter((l) => l.includes(":")).map((l) => l.split(/:(.*)/s, 2)));
+}
+
+Deno.test("object encoding: replicas and restarts answer what Redis's own would", async (t) => {
+  // Keys written before the replicas attach (in db 1) reach them by full sync (an RDB:
+  // encodings are re-derived); the rest (in db 0) by the command stream.
+  const before: Cmd[] = [["SELECT", 1], ...writesOf(MADE_STRINGS, MOVED_STRINGS, HASHES, SETS, ZSETS)];
+  const after = writesOf(MADE_STRINGS, MOVED_STRINGS, HASHES, SETS, ZSETS, LISTS_AND_STREAMS);
+  const redisPrimary = await startRedis(["--repl-diskless-sync-delay", "0", ...REDIS_THRESHOLDS]);
+  const dfPrimary = await startServer(["--num_shards=3", ...DF_THRESHOLDS]);
+  const started: { stop(): Promise<unknown> }[] = [redisPrimary, dfPrimary];
+  try {
+    for (const p of [redisPrimary.port, dfPrimary.port]) await runAll(p, before);
+    const redisOfRedis = await startRedis(["--replicaof", "127.0.0.1", String(redisPrimary.port), ...REDIS_THRESHOLDS]);
+    started.push(redisOfRedis);
+    const dfOfRedis = await startServer([`--replicaof=127.0.0.1:${redisPrimary.port}`, ...DF_THRESHOLDS]);
+    started.push(dfOfRedis);
+    const dfOfDf = await startServer([`--replicaof=127.0.0.1:${dfPrimary.port}`, ...DF_THRESHOLDS]);
+    started.push(dfOfDf);
+    const redisOfDf = await startRedis(["--replicaof", "127.0.0.1", String(dfPrimary.port), ...REDIS_THRESHOLDS]);
+    started.push(redisOfDf);
+    const replicas = [redisOfRedis, dfOfRedis, dfOfDf, redisOfDf];
+    for (const r of replicas) {
+      await waitFor(async () => (await replInfo(r.port)).master_link_status === "up", `replica ${r.port} link up`);
+    }
+    for (const p of [redisPrimary.port, dfPrimary.port]) await runAll(p, after);
+    // Every replica applied its primary's whole stream (offsets match).
+    const applied = async (primary: number, replica: number) =>
+      (await replInfo(replica)).slave_repl_offset === (await replInfo(primary)).master_repl_offset;
+    await waitFor(() => applied(redisPrimary.port, redisOfRedis.port), "redis replica of redis in sync");
+    await waitFor(() => applied(redisPrimary.port, dfOfRedis.port), "damselfly replica of redis in sync");
+    await waitFor(() => applied(dfPrimary.port, redisOfDf.port), "redis replica of damselfly in sync");
+    await waitFor(async () => {
+      const [lsns, r] = await Promise.all([
+        RespClient.connect(dfPrimary.port).then(async (c) => {
+          try {
+            return await c.call("DFLY", "REPLICAOFFSET") as number[];
+          } finally {
+            c.close();
+          }
+        }),
+        replInfo(dfOfDf.port),
+      ]);
+      return Number(r.slave_repl_offset) === lsns.reduce((a, b) => a + b, 0);
+    }, "damselfly replica of damselfly in sync");
+
+    const truth = await encodings(redisOfRedis.port);
+    assert.ok(truth.length > 150, `the history made ${truth.length} keys`);
+    await t.step("damselfly replica of Redis", async () => assert.deepEqual(await encodings(dfOfRedis.port), truth));
+    await t.step("damselfly replica of damselfly", async () => assert.deepEqual(await encodings(dfOfDf.port), truth));
+    await t.step("Redis replica of damselfly", async () => assert.deepEqual(await encodings(redisOfDf.port), truth));
+  } finally {
+    for (const s of started.reverse()) await s.stop();
   }
 });
