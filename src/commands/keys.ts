@@ -14,8 +14,8 @@
 import type { Client } from "../server/client.ts";
 import type { DbSlice } from "../store/db_slice.ts";
 import {
-  EMBSTR_MAX,
   type CollectionValue,
+  EMBSTR_MAX,
   isCanonicalInt64,
   STRING_MADE_BY_VALUE,
   STRING_MADE_RAW,
@@ -352,7 +352,10 @@ function copy(c: Client, args: string[]): void {
   if (made !== STRING_MADE_BY_VALUE) dstSlice.setStringMade(dst, made);
   // Recorded as a RESTORE of the copy in the destination db: it touches only `dst`.
   propagateAs();
-  for (const record of restoreRecords(c, dst, dup, expire, made)) c.server.recordWrite(dstDb, record);
+  const records = restoreRecords(c, dst, dup, expire, made);
+  if (records.length > 1) c.server.beginTransaction();
+  for (const record of records) c.server.recordWrite(dstDb, record);
+  if (records.length > 1) c.server.endTransaction();
   c.server.notify("g", "copy_to", dst, dstDb);
   signalIfCollection(c, dstDb, dst, dup);
   c.w.int(1);
@@ -447,7 +450,9 @@ function objectLookup(c: Client, key: string): Value | undefined {
 
 function objectEncoding(c: Client, args: string[]): void {
   const v = objectLookup(c, args[2]);
-  if (v !== undefined) c.w.bulk(typeof v === "string" ? stringEncoding(v, c.slice(args[2]).stringMade(args[2])) : v.encoding());
+  if (v !== undefined) {
+    c.w.bulk(typeof v === "string" ? stringEncoding(v, c.slice(args[2]).stringMade(args[2])) : v.encoding());
+  }
 }
 
 function objectRefcount(c: Client, args: string[]): void {

@@ -280,7 +280,19 @@ const HASHES = withEncodings([
   ["CONFIG", "SET", "hash-max-listpack-value", "64"],
   [["COPY", "hash", "hashc"], ["hashc"]],
   [["RENAME", "hash7", "hash7r"], ["hash7r"]],
-  [["DEBUG", "RELOAD"], ["hash", "hash2", "hash3", "hash4", "hash5", "hash6", "hash7r", "hash8", "hash9", "hash10", "hashc"]],
+  [["DEBUG", "RELOAD"], [
+    "hash",
+    "hash2",
+    "hash3",
+    "hash4",
+    "hash5",
+    "hash6",
+    "hash7r",
+    "hash8",
+    "hash9",
+    "hash10",
+    "hashc",
+  ]],
 ]);
 
 /** Sets: intset while every member is an integer and there are few enough, else hashtable. */
@@ -361,7 +373,27 @@ const ZSETS = withEncodings([
   ["ZADD", "z16", 1, "ab"],
   ["CONFIG", "SET", "zset-max-listpack-value", "64"],
   [["COPY", "z", "zc"], ["zc"]],
-  [["DEBUG", "RELOAD"], ["z", "z2", "z3", "z4", "z5", "z6", "z7", "z8", "z9", "z10", "z11", "z12", "z13", "z14", "z15", "z16", "zc", "g", "g2"]],
+  [["DEBUG", "RELOAD"], [
+    "z",
+    "z2",
+    "z3",
+    "z4",
+    "z5",
+    "z6",
+    "z7",
+    "z8",
+    "z9",
+    "z10",
+    "z11",
+    "z12",
+    "z13",
+    "z14",
+    "z15",
+    "z16",
+    "zc",
+    "g",
+    "g2",
+  ]],
 ]);
 
 /** Lists (always quicklist in 7.0, whatever list-max-listpack-size says) and streams. */
@@ -408,8 +440,14 @@ Deno.test("object encoding: strings match redis-server for every way a value is 
   const redis = await startRedis(["--enable-debug-command", "yes"]);
   try {
     await t.step("SET and its variants", () => assertSameAsRedis(srv.port, redis.port, SET_FAMILY, [2]));
-    await t.step("APPEND, SETRANGE, counters, bits, HLL", () => assertSameAsRedis(srv.port, redis.port, MADE_STRINGS, [2]));
-    await t.step("COPY, RENAME, MOVE, SWAPDB, SORT STORE", () => assertSameAsRedis(srv.port, redis.port, MOVED_STRINGS, [2]));
+    await t.step(
+      "APPEND, SETRANGE, counters, bits, HLL",
+      () => assertSameAsRedis(srv.port, redis.port, MADE_STRINGS, [2]),
+    );
+    await t.step(
+      "COPY, RENAME, MOVE, SWAPDB, SORT STORE",
+      () => assertSameAsRedis(srv.port, redis.port, MOVED_STRINGS, [2]),
+    );
     await t.step("policies and DEBUG RELOAD", () => assertSameAsRedis(srv.port, redis.port, POLICY_AND_RELOAD, [2]));
     await t.step("hashes", () => assertSameAsRedis(srv.port, redis.port, HASHES, [2]));
     await t.step("sets", () => assertSameAsRedis(srv.port, redis.port, SETS, [2]));
@@ -463,13 +501,15 @@ async function encodings(port: number): Promise<string[]> {
 
 /** INFO replication of the server at `port` as a record. */
 async function replInfo(port: number): Promise<Record<string, string>> {
-  const text = String(await RespClient.connect(port).then(async (c) => {
-    try {
-      return await c.call("INFO", "replication");
-    } finally {
-      c.close();
-    }
-  }));
+  const text = String(
+    await RespClient.connect(port).then(async (c) => {
+      try {
+        return await c.call("INFO", "replication");
+      } finally {
+        c.close();
+      }
+    }),
+  );
   return Object.fromEntries(text.split("\r\n").filter((l) => l.includes(":")).map((l) => l.split(/:(.*)/s, 2)));
 }
 
