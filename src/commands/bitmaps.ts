@@ -5,8 +5,10 @@
  * Invariants: argument errors are reported in Redis 7.0's order and with its texts; a write
  * replaces the whole string value (JS strings are immutable) and keeps the key's TTL, except
  * BITOP which stores a fresh value like SET (and is recorded as `SET target bytes` or
- * `DEL target`, touching one key only); a string created or grown by a bit command counts
- * as changed even when no bit flipped, as in Redis 7.0.
+ * `DEL target`, touching one key only, plus `APPEND target ""` for a short result); a string
+ * created or grown by a bit command counts as changed even when no bit flipped, as in Redis
+ * 7.0. Every bit write (even one that changes nothing) and BITOP leave a raw string, as
+ * Redis's unshared objects (STRING_MADE_RAW, for OBJECT ENCODING).
  */
 import { Buffer } from "node:buffer";
 import type { Client } from "../server/client.ts";

@@ -5,7 +5,10 @@
  * Invariants: a value is only treated as an HLL after Redis's isHLLObjectOrReply checks;
  * a stored HLL is replaced as a whole (strings are immutable), keeping its TTL; PFCOUNT of one
  * key caches the cardinality in the header like Redis and, on a primary, journals itself so
- * replicas hold the same bytes; PFMERGE is recorded as `SET dst <hll> KEEPTTL` (one key).
+ * replicas hold the same bytes; PFMERGE is recorded as `SET dst <hll> KEEPTTL` (one key), plus
+ * `APPEND dst ""` for a short result. PFADD, single-key PFCOUNT, PFMERGE's destination and
+ * PFDEBUG leave a raw string even when nothing changed, as Redis unshares the object first
+ * (STRING_MADE_RAW, for OBJECT ENCODING).
  */
 import type { Client } from "../server/client.ts";
 import { command, type CommandSpec } from "./types.ts";

@@ -7,7 +7,9 @@
  * in an absolute, unconditional form (SET with options → SET k v [KEEPTTL | PXAT ms], SETEX →
  * SET k v PXAT ms, GETEX → PEXPIREAT/PERSIST/DEL, GETDEL → DEL, INCRBYFLOAT → SET k result
  * KEEPTTL); keyspace events use Redis's names. The hot commands (GET, SET, INCR, MGET, MSET)
- * avoid option parsing and allocation when they have no options.
+ * avoid option parsing and allocation when they have no options. APPEND and SETRANGE on an
+ * existing key (and SETRANGE creating one) record their result as a raw string, INCRBYFLOAT as
+ * an embstr-or-raw one (STRING_MADE_*, for OBJECT ENCODING); the others store by value.
  */
 import type { Client } from "../server/client.ts";
 import type { DbSlice } from "../store/db_slice.ts";

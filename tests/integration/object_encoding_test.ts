@@ -277,6 +277,14 @@ const HASHES = withEncodings([
   ["CONFIG", "SET", "hash-max-listpack-value", "2"],
   ["HSET", "hash10", "ab", "cd"],
   ["HSET", "hash10", "abc", "d"],
+  ["HSET", "hash11", "long-field", "long-value"],
+  ["CONFIG", "SET", "hash-max-listpack-value", "3"],
+  ["HSET", "hash11", "f", "v"],
+  ["HSET", "hash11", "long-field", "x"],
+  ["CONFIG", "SET", "hash-max-listpack-entries", "1"],
+  ["HSET", "hash11", "long-field", "y"],
+  ["HSET", "hash11", "g", "w"],
+  ["CONFIG", "SET", "hash-max-listpack-entries", "512"],
   ["CONFIG", "SET", "hash-max-listpack-value", "64"],
   [["COPY", "hash", "hashc"], ["hashc"]],
   [["RENAME", "hash7", "hash7r"], ["hash7r"]],
@@ -333,6 +341,12 @@ const SETS = withEncodings([
   { unchecked: ["SPOP", "sp3", 3] },
   ["OBJECT", "ENCODING", "sp3"],
   ["CONFIG", "SET", "set-max-intset-entries", "512"],
+  ["SADD", "s17", "1", "2", "3"],
+  ["CONFIG", "SET", "set-max-intset-entries", "2"],
+  ["SADD", "s17", "2"],
+  ["SREM", "s17", "1"],
+  ["SADD", "s17", "1"],
+  ["CONFIG", "SET", "set-max-intset-entries", "512"],
   ["SADD", "s8", "6"],
   [["COPY", "s", "sc"], ["sc"]],
   [["DEBUG", "RELOAD"], ["s", "s2", "s8", "s10", "s11", "s12", "s13", "s14", "s15", "s16", "sp", "sp2", "sc"]],
@@ -371,6 +385,15 @@ const ZSETS = withEncodings([
   ["ZADD", "z15", 1, "ab"],
   ["ZADD", "z16", 1, "a"],
   ["ZADD", "z16", 1, "ab"],
+  ["ZADD", "z17", 1, "long-member", 2, "m"],
+  ["CONFIG", "SET", "zset-max-listpack-value", "3"],
+  ["ZADD", "z17", 3, "n"],
+  ["ZADD", "z17", 4, "long-member"],
+  ["ZINCRBY", "z17", 1, "long-member"],
+  ["CONFIG", "SET", "zset-max-listpack-entries", "2"],
+  ["ZADD", "z17", 5, "m"],
+  ["ZADD", "z17", 5, "o"],
+  ["CONFIG", "SET", "zset-max-listpack-entries", "128"],
   ["CONFIG", "SET", "zset-max-listpack-value", "64"],
   [["COPY", "z", "zc"], ["zc"]],
   [["DEBUG", "RELOAD"], [
@@ -518,8 +541,16 @@ Deno.test("object encoding: replicas and restarts answer what Redis's own would"
   // encodings are re-derived); the rest (in db 0) by the command stream.
   const before: Cmd[] = [["SELECT", 1], ...writesOf(MADE_STRINGS, MOVED_STRINGS, HASHES, SETS, ZSETS)];
   const after = writesOf(MADE_STRINGS, MOVED_STRINGS, HASHES, SETS, ZSETS, LISTS_AND_STREAMS);
-  const redisPrimary = await startRedis(["--repl-diskless-sync-delay", "0", ...REDIS_THRESHOLDS]);
-  const dfPrimary = await startServer(["--num_shards=3", ...DF_THRESHOLDS]);
+  const redisPrimary = await startRedis([
+    "--repl-diskless-sync-delay",
+    "0",
+    "--enable-debug-command",
+    "yes",
+    ...REDIS_THRESHOLDS,
+  ]);
+  const dir = await Deno.makeTempDir({ prefix: "damselfly-encoding-" });
+  const dfFlags = ["--num_shards=3", `--dir=${dir}`, "--dbfilename=dump.rdb", ...DF_THRESHOLDS];
+  let dfPrimary = await startServer(dfFlags);
   const started: { stop(): Promise<unknown> }[] = [redisPrimary, dfPrimary];
   try {
     for (const p of [redisPrimary.port, dfPrimary.port]) await runAll(p, before);
@@ -561,7 +592,19 @@ Deno.test("object encoding: replicas and restarts answer what Redis's own would"
     await t.step("damselfly replica of Redis", async () => assert.deepEqual(await encodings(dfOfRedis.port), truth));
     await t.step("damselfly replica of damselfly", async () => assert.deepEqual(await encodings(dfOfDf.port), truth));
     await t.step("Redis replica of damselfly", async () => assert.deepEqual(await encodings(redisOfDf.port), truth));
+    await t.step("the primaries, and both after an RDB save and load", async () => {
+      assert.deepEqual(await encodings(dfPrimary.port), await encodings(redisPrimary.port));
+      await runAll(dfPrimary.port, [["SAVE"]]);
+      await dfPrimary.stop();
+      dfPrimary = await startServer(dfFlags);
+      started.push(dfPrimary);
+      await runAll(redisPrimary.port, [["DEBUG", "RELOAD"]]);
+      const reloaded = await encodings(redisPrimary.port);
+      assert.notDeepEqual(reloaded, truth, "a reload re-derives some encodings");
+      assert.deepEqual(await encodings(dfPrimary.port), reloaded);
+    });
   } finally {
     for (const s of started.reverse()) await s.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });
