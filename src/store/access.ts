@@ -22,9 +22,9 @@ export const LRU_CLOCK_MAX = (1 << LRU_BITS) - 1;
 /** Milliseconds per LRU clock tick (Redis's LRU_CLOCK_RESOLUTION). */
 export const LRU_CLOCK_RESOLUTION = 1000;
 /** The access part of a stamp (LRU clock or LFU minutes and counter). */
-export const STAMP_ACCESS_MASK = (1 << LRU_BITS) - 1;
+export const STAMP_ACCESS_MASK: number = (1 << LRU_BITS) - 1;
 /** Shift of the two "how the string was made" bits above the access part. */
-export const STAMP_MADE_SHIFT = LRU_BITS;
+export const STAMP_MADE_SHIFT: number = LRU_BITS;
 
 /** LFU counter of a new key (Redis's LFU_INIT_VAL). */
 export const LFU_INIT_VAL = 5;
