@@ -5,13 +5,16 @@
  * Invariants: argument errors are reported in Redis 7.0's order and with its texts; a write
  * replaces the whole string value (JS strings are immutable) and keeps the key's TTL, except
  * BITOP which stores a fresh value like SET (and is recorded as `SET target bytes` or
- * `DEL target`, touching one key only); a string created or grown by a bit command counts
- * as changed even when no bit flipped, as in Redis 7.0.
+ * `DEL target`, touching one key only, plus `APPEND target ""` for a short result); a string
+ * created or grown by a bit command counts as changed even when no bit flipped, as in Redis
+ * 7.0. Every bit write (even one that changes nothing) and BITOP leave a raw string, as
+ * Redis's unshared objects (STRING_MADE_RAW, for OBJECT ENCODING).
  */
 import { Buffer } from "node:buffer";
 import type { Client } from "../server/client.ts";
 import { command, type CommandSpec } from "./types.ts";
-import { ERR, lookupRead, parseI64 } from "./helpers.ts";
+import { ERR, lookupRead, parseI64, rawStringRecords } from "./helpers.ts";
+import { STRING_MADE_RAW } from "../store/values.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { latin1Slice, latin1Write } from "../util/latin1.ts";
 
@@ -84,11 +87,14 @@ function stringForBitWrite(
   return { bytes, created: v === undefined, grown: v !== undefined && need > old.length };
 }
 
-/** Stores bit-command output under `key`, keeping any TTL. */
+/** Stores bit-command output under `key`, keeping any TTL (a raw string, as Redis's unshared object). */
 function storeBits(c: Client, key: string, bytes: Buffer, created: boolean): void {
   const s = latin1Slice(bytes, 0, bytes.length);
-  if (created) c.slice(key).set(key, s);
-  else c.slice(key).replaceValue(key, s);
+  const slice = c.slice(key);
+  if (created) {
+    slice.set(key, s);
+    slice.setStringMade(key, STRING_MADE_RAW);
+  } else slice.replaceValue(key, s, STRING_MADE_RAW);
 }
 
 function setbit(c: Client, args: string[]): void {
@@ -121,9 +127,14 @@ function setbit(c: Client, args: string[]): void {
     const updated = grows
       ? old + "\0".repeat(byte - old.length) + newByte
       : old.slice(0, byte) + newByte + old.slice(byte + 1);
-    if (v === undefined) c.slice(key).set(key, updated);
-    else c.slice(key).replaceValue(key, updated);
+    if (v === undefined) {
+      c.slice(key).set(key, updated);
+      c.slice(key).setStringMade(key, STRING_MADE_RAW);
+    } else c.slice(key).replaceValue(key, updated, STRING_MADE_RAW);
     c.server.notify("$", "setbit", key, c.db);
+  } else {
+    // Redis unshares the string (dbUnshareStringValue) before looking: raw even when unchanged.
+    c.slice(key).setStringMade(key, STRING_MADE_RAW);
   }
   c.w.int(bitval);
 }
@@ -392,8 +403,10 @@ function bitop(c: Client, args: string[]): void {
   }
   const result = latin1Slice(res, 0, maxlen);
   slice.set(target, result);
-  // Recorded as the stored bytes (as Dragonfly journals BITOP): it touches only `target`.
-  propagateAs(["SET", target, result]);
+  slice.setStringMade(target, STRING_MADE_RAW);
+  // Recorded as the stored bytes (as Dragonfly journals BITOP): it touches only `target`. A
+  // replica makes that string raw too (Redis's BITOP creates a raw object).
+  propagateAs(...rawStringRecords(target, result, false));
   c.server.notify("$", "set", target, c.db);
   c.w.int(maxlen);
 }
@@ -604,6 +617,7 @@ function bitfieldGeneric(c: Client, args: string[], readonlyCommand: boolean): v
     if (dirty || oldval !== newval) changes++;
   }
   if (dirty || changes) storeBits(c, key, bytes, created);
+  else c.slice(key).setStringMade(key, STRING_MADE_RAW); // unshared by Redis's lookup even when unchanged
   if (changes) c.server.notify("$", "setbit", key, c.db);
 }
 

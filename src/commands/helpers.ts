@@ -5,7 +5,7 @@
  * string2ll (no '+', no spaces, no leading zeros) and float parsing its strtold rules.
  */
 import type { Client } from "../server/client.ts";
-import type { Value } from "../store/values.ts";
+import { EMBSTR_MAX, type Value } from "../store/values.ts";
 
 /** Redis's error texts. */
 export const ERR = {
@@ -148,4 +148,16 @@ export function replaceRecords(add: string, key: string, items: readonly string[
   const per = REPLACE_BATCH * step;
   for (let i = 0; i < items.length; i += per) records.push([add, key, ...items.slice(i, i + per)]);
   return records;
+}
+
+/**
+ * The deterministic records that make `key` hold the raw string `value` (the result of BITOP or
+ * PFMERGE, recorded by value as Dragonfly journals them): `SET key value [KEEPTTL]`, then, when
+ * `value` is short enough that SET alone would give an `int` or `embstr` object, `APPEND key ""`,
+ * which makes the replica's string raw as Redis's own replica of the original command would
+ * have it (OBJECT ENCODING).
+ */
+export function rawStringRecords(key: string, value: string, keepTtl: boolean): string[][] {
+  const set = keepTtl ? ["SET", key, value, "KEEPTTL"] : ["SET", key, value];
+  return value.length > EMBSTR_MAX ? [set] : [set, ["APPEND", key, ""]];
 }

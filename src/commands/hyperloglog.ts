@@ -5,11 +5,14 @@
  * Invariants: a value is only treated as an HLL after Redis's isHLLObjectOrReply checks;
  * a stored HLL is replaced as a whole (strings are immutable), keeping its TTL; PFCOUNT of one
  * key caches the cardinality in the header like Redis and, on a primary, journals itself so
- * replicas hold the same bytes; PFMERGE is recorded as `SET dst <hll> KEEPTTL` (one key).
+ * replicas hold the same bytes; PFMERGE is recorded as `SET dst <hll> KEEPTTL` (one key), plus
+ * `APPEND dst ""` for a short result. PFADD, single-key PFCOUNT, PFMERGE's destination and
+ * PFDEBUG leave a raw string even when nothing changed, as Redis unshares the object first
+ * (STRING_MADE_RAW, for OBJECT ENCODING).
  */
 import type { Client } from "../server/client.ts";
 import { command, type CommandSpec } from "./types.ts";
-import { ERR, lookupRead } from "./helpers.ts";
+import { ERR, lookupRead, rawStringRecords } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { FLAG_TABLE } from "../config/flag_table.ts";
 import {
@@ -27,7 +30,7 @@ import {
   mergeInto,
   withCachedCardinality,
 } from "../store/hll.ts";
-import type { Value } from "../store/values.ts";
+import { STRING_MADE_RAW, type Value } from "../store/values.ts";
 
 const NOT_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value.";
 const CORRUPT = "INVALIDOBJ Corrupted HLL object detected";
@@ -63,6 +66,8 @@ function pfadd(c: Client, args: string[]): void {
     updated++;
   } else {
     if (!checkHll(c, current)) return;
+    // Redis unshares the string before adding (dbUnshareStringValue): raw even when unchanged.
+    slice.setStringMade(key, STRING_MADE_RAW);
     if (current.charCodeAt(4) === HLL_DENSE && !denseAddWouldChange(current, args, 2)) {
       c.w.int(0);
       return;
@@ -79,8 +84,10 @@ function pfadd(c: Client, args: string[]): void {
   }
   if (updated) {
     hll.invalidateCache();
-    if (current === undefined) slice.set(key, hll.toString());
-    else slice.replaceValue(key, hll.toString());
+    if (current === undefined) {
+      slice.set(key, hll.toString());
+      slice.setStringMade(key, STRING_MADE_RAW);
+    } else slice.replaceValue(key, hll.toString(), STRING_MADE_RAW);
     c.server.notify("$", "pfadd", key, c.db);
   }
   c.w.int(updated ? 1 : 0);
@@ -108,6 +115,8 @@ function pfcount(c: Client, args: string[]): void {
     return;
   }
   if (!checkHll(c, v)) return;
+  // Redis unshares a single PFCOUNT key (it may write the cache): raw from now on.
+  c.slice(key).setStringMade(key, STRING_MADE_RAW);
   const cached = cachedCardinality(v);
   if (cached !== null) {
     c.w.int(cached);
@@ -120,7 +129,7 @@ function pfcount(c: Client, args: string[]): void {
   }
   const card = estimateFromHistogram(histogram);
   // Caching the result modifies the string; Redis propagates PFCOUNT itself for that.
-  c.slice(key).replaceValue(key, withCachedCardinality(v, card));
+  c.slice(key).replaceValue(key, withCachedCardinality(v, card), STRING_MADE_RAW);
   if (!c.server.isReplica || c.isMasterLink) c.server.recordWrite(c.db, ["PFCOUNT", key]);
   c.w.int(card);
 }
@@ -153,11 +162,13 @@ function pfmerge(c: Client, args: string[]): void {
   }
   hll.invalidateCache();
   const merged = hll.toString();
-  if (current === undefined) slice.set(key, merged);
-  else slice.replaceValue(key, merged);
+  if (current === undefined) {
+    slice.set(key, merged);
+    slice.setStringMade(key, STRING_MADE_RAW);
+  } else slice.replaceValue(key, merged, STRING_MADE_RAW);
   // Recorded as the merged bytes (as Dragonfly journals PFMERGE), keeping the TTL: it touches
-  // only the destination.
-  propagateAs(["SET", key, merged, "KEEPTTL"]);
+  // only the destination. A replica makes that string raw too, as Redis's PFMERGE does.
+  propagateAs(...rawStringRecords(key, merged, true));
   c.server.notify("$", "pfadd", key, c.db);
   c.w.simple("OK");
 }
@@ -172,6 +183,8 @@ function pfdebug(c: Client, args: string[]): void {
     return;
   }
   if (!checkHll(c, v)) return;
+  // Redis unshares the string before any subcommand: raw from now on.
+  slice.setStringMade(key, STRING_MADE_RAW);
   const sparse = v.charCodeAt(4) !== HLL_DENSE;
   switch (sub) {
     case "getreg": {
@@ -181,7 +194,7 @@ function pfdebug(c: Client, args: string[]): void {
         c.w.error(CORRUPT);
         return;
       }
-      if (sparse) slice.replaceValue(key, hll.toString());
+      if (sparse) slice.replaceValue(key, hll.toString(), STRING_MADE_RAW);
       c.w.array(regs.length);
       for (const r of regs) c.w.int(r);
       return;
@@ -206,7 +219,7 @@ function pfdebug(c: Client, args: string[]): void {
         c.w.error(CORRUPT);
         return;
       }
-      slice.replaceValue(key, hll.toString());
+      slice.replaceValue(key, hll.toString(), STRING_MADE_RAW);
       c.w.int(1);
       return;
     }

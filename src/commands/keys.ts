@@ -13,15 +13,27 @@
  */
 import type { Client } from "../server/client.ts";
 import type { DbSlice } from "../store/db_slice.ts";
-import { isCanonicalInt64, stringEncoding, typeOf, type Value, valueMemoryUsage } from "../store/values.ts";
+import {
+  type CollectionValue,
+  EMBSTR_MAX,
+  isCanonicalInt64,
+  STRING_MADE_BY_VALUE,
+  STRING_MADE_RAW,
+  stringEncoding,
+  typeOf,
+  type Value,
+  valueMemoryUsage,
+} from "../store/values.ts";
 import { globMatch } from "../util/glob.ts";
 import { command, type CommandSpec } from "./types.ts";
 import { ERR, lookupRead, parseI64, parseScanCursor } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { fullGc } from "../observability/gc.ts";
 import { createDumpPayload } from "../rdb/dump_payload.ts";
-import { toRdbValue } from "../rdb/store_bridge.ts";
+import { encodingLimits, fromRdbValue, toRdbValue } from "../rdb/store_bridge.ts";
+import type { RdbValue } from "../rdb/records.ts";
 import { latin1Of } from "../rdb/bytes.ts";
+import { STAMP_MADE_SHIFT } from "../store/access.ts";
 
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
@@ -207,13 +219,59 @@ function persist(c: Client, args: string[]): void {
 // RENAME, COPY, MOVE
 
 /**
- * The deterministic record that makes `key` hold `value` with the absolute expiry `expireAt`
+ * The deterministic records that make `key` hold `value` with the absolute expiry `expireAt`
  * (ms; none when undefined): `RESTORE key <ttl> <dump> REPLACE ABSTTL` with a version-10
- * payload, which both a damselfly and a Redis 7 replica accept.
+ * payload, which both a damselfly and a Redis 7 replica accept. RESTORE re-derives a string's
+ * encoding, so a raw string (`made`) short enough to come out `int` or `embstr` is followed by
+ * `APPEND key ""`, which makes it raw again as the replica's own RENAME or COPY would keep it.
  */
-function restoreRecord(key: string, value: Value, expireAt: number | undefined): string[] {
-  const payload = createDumpPayload(toRdbValue(value), RESTORE_PAYLOAD_VERSION);
-  return ["RESTORE", key, String(expireAt ?? 0), latin1Of(payload, 0, payload.length), "REPLACE", "ABSTTL"];
+function restoreRecords(
+  c: Client,
+  key: string,
+  value: Value,
+  expireAt: number | undefined,
+  made: number,
+): string[][] {
+  const rdb = toRdbValue(value);
+  const payload = createDumpPayload(rdb, RESTORE_PAYLOAD_VERSION);
+  const restore = ["RESTORE", key, String(expireAt ?? 0), latin1Of(payload, 0, payload.length), "REPLACE", "ABSTTL"];
+  if (typeof value === "string") {
+    return made === STRING_MADE_RAW && value.length <= EMBSTR_MAX ? [restore, ["APPEND", key, ""]] : [restore];
+  }
+  return [restore, ...conversionRecords(c, key, value, rdb)];
+}
+
+/** Longest sentinel member conversionRecords writes (beyond it, the replica may stay compact). */
+const MAX_SENTINEL = 1 << 16;
+
+/**
+ * Records that convert a RESTOREd collection to the encoding `value` has here, when RESTORE
+ * alone would make it compact (a set, hash or sorted set that grew past a threshold and then
+ * shrank: Redis never converts back, but a load re-derives): a member that cannot stay compact
+ * (a non-integer, or one longer than the *-max-listpack-value threshold) added and removed at
+ * once, as the replica's own RENAME or COPY would have kept the object. Assumes the replica's
+ * thresholds are this server's.
+ */
+function conversionRecords(c: Client, key: string, value: CollectionValue, rdb: RdbValue): string[][] {
+  const encoding = value.encoding();
+  if (encoding !== "hashtable" && encoding !== "skiplist") return [];
+  const limits = encodingLimits(c.server.config);
+  const size = value.size();
+  const compactMax = value.kind === "set"
+    ? limits.setMaxIntsetEntries
+    : value.kind === "hash"
+    ? limits.hashMaxListpackEntries
+    : limits.zsetMaxListpackEntries;
+  if (size > compactMax) return [];
+  const restored = fromRdbValue(rdb, limits, RESTORE_PAYLOAD_VERSION) as CollectionValue;
+  if (restored.encoding() === encoding) return [];
+  if (value.kind === "set") return [["SADD", key, "x"], ["SREM", key, "x"]];
+  const long = (value.kind === "hash" ? limits.hashMaxListpackValue : limits.zsetMaxListpackValue) + 1;
+  if (long > MAX_SENTINEL) return [];
+  const sentinel = "\x00".repeat(long);
+  return value.kind === "hash"
+    ? [["HSET", key, sentinel, ""], ["HDEL", key, sentinel]]
+    : [["ZADD", key, "0", sentinel], ["ZREM", key, sentinel]];
 }
 
 function renameGeneric(c: Client, args: string[], nx: boolean): void {
@@ -242,7 +300,7 @@ function renameGeneric(c: Client, args: string[], nx: boolean): void {
   dstSlice.setAccessStamp(dst, stamp);
   srcSlice.delete(src);
   // Per-key records (as Dragonfly journals RENAME): each lives on its key's shard.
-  propagateAs(["DEL", src], restoreRecord(dst, v, expire));
+  propagateAs(["DEL", src], ...restoreRecords(c, dst, v, expire, stamp >>> STAMP_MADE_SHIFT));
   const db = c.db;
   c.server.notify("g", "rename_from", src, db);
   c.server.notify("g", "rename_to", dst, db);
@@ -289,9 +347,15 @@ function copy(c: Client, args: string[]): void {
   }
   const dup = typeof v === "string" ? v : v.clone();
   dstSlice.set(dst, dup, expire);
+  // A copied string keeps how it was made (Redis's dupStringObject keeps the encoding).
+  const made = c.slice(src).stringMade(src);
+  if (made !== STRING_MADE_BY_VALUE) dstSlice.setStringMade(dst, made);
   // Recorded as a RESTORE of the copy in the destination db: it touches only `dst`.
   propagateAs();
-  c.server.recordWrite(dstDb, restoreRecord(dst, dup, expire));
+  const records = restoreRecords(c, dst, dup, expire, made);
+  if (records.length > 1) c.server.beginTransaction();
+  for (const record of records) c.server.recordWrite(dstDb, record);
+  if (records.length > 1) c.server.endTransaction();
   c.server.notify("g", "copy_to", dst, dstDb);
   signalIfCollection(c, dstDb, dst, dup);
   c.w.int(1);
@@ -386,14 +450,16 @@ function objectLookup(c: Client, key: string): Value | undefined {
 
 function objectEncoding(c: Client, args: string[]): void {
   const v = objectLookup(c, args[2]);
-  if (v !== undefined) c.w.bulk(typeof v === "string" ? stringEncoding(v) : v.encoding());
+  if (v !== undefined) {
+    c.w.bulk(typeof v === "string" ? stringEncoding(v, c.slice(args[2]).stringMade(args[2])) : v.encoding());
+  }
 }
 
 function objectRefcount(c: Client, args: string[]): void {
   const v = objectLookup(c, args[2]);
   if (v === undefined) return;
   const shared = typeof v === "string" && v.length <= 4 && isCanonicalInt64(v) && Number(v) >= 0 &&
-    Number(v) < SHARED_INTEGERS;
+    Number(v) < SHARED_INTEGERS && c.slice(args[2]).stringMade(args[2]) === STRING_MADE_BY_VALUE;
   c.w.int(shared ? SHARED_REFCOUNT : 1);
 }
 

@@ -15,6 +15,7 @@ import { ERR, parseI64, parseIntArg } from "./helpers.ts";
 import { validClientName } from "./connection.ts";
 import { buildInfo } from "../observability/info.ts";
 import { stringEncoding, typeOf, type Value } from "../store/values.ts";
+import { STAMP_ACCESS_MASK } from "../store/access.ts";
 import { log } from "../observability/log.ts";
 import { debugReload } from "./persistence.ts";
 
@@ -243,10 +244,10 @@ function debugObject(c: Client, key: string): void {
   const slice = c.slice(key);
   const v = slice.get(key);
   if (v === undefined) return c.w.error(ERR.noSuchKey);
-  const encoding = typeof v === "string" ? stringEncoding(v) : v.encoding();
+  const encoding = typeof v === "string" ? stringEncoding(v, slice.stringMade(key)) : v.encoding();
   const serialized = typeof v === "string" ? v.length : v.canonical().length;
-  // Like Redis: the raw stamp, and its LRU reading even under an LFU policy.
-  const lru = slice.accessStamp(key);
+  // Like Redis: the raw access stamp, and its LRU reading even under an LFU policy.
+  const lru = slice.accessStamp(key) & STAMP_ACCESS_MASK;
   const idle = Math.floor(slice.access.idleMs(lru) / 1000);
   c.w.simple(
     `Value at:0x0 refcount:1 encoding:${encoding} serializedlength:${serialized} lru:${lru} lru_seconds_idle:${idle}`,

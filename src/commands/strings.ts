@@ -7,7 +7,9 @@
  * in an absolute, unconditional form (SET with options → SET k v [KEEPTTL | PXAT ms], SETEX →
  * SET k v PXAT ms, GETEX → PEXPIREAT/PERSIST/DEL, GETDEL → DEL, INCRBYFLOAT → SET k result
  * KEEPTTL); keyspace events use Redis's names. The hot commands (GET, SET, INCR, MGET, MSET)
- * avoid option parsing and allocation when they have no options.
+ * avoid option parsing and allocation when they have no options. APPEND and SETRANGE on an
+ * existing key (and SETRANGE creating one) record their result as a raw string, INCRBYFLOAT as
+ * an embstr-or-raw one (STRING_MADE_*, for OBJECT ENCODING); the others store by value.
  */
 import type { Client } from "../server/client.ts";
 import type { DbSlice } from "../store/db_slice.ts";
@@ -15,6 +17,7 @@ import { command, type CommandSpec } from "./types.ts";
 import { ERR, lookupRead, parseI64 } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { addLongDouble, formatLongDoubleHuman, parseLongDouble } from "../util/long_double.ts";
+import { STRING_MADE_AS_STRING, STRING_MADE_RAW } from "../store/values.ts";
 
 const OK_REPLY = new TextEncoder().encode("+OK\r\n");
 const INT64_MIN = -(2n ** 63n);
@@ -384,7 +387,7 @@ function append(c: Client, args: string[]): void {
     }
     if (tooLong(c, v.length + extra.length)) return;
     const next = v + extra;
-    slice.replaceValue(key, next);
+    slice.replaceValue(key, next, STRING_MADE_RAW);
     total = next.length;
   }
   c.server.notify("$", "append", key, c.db);
@@ -456,8 +459,10 @@ function setrange(c: Client, args: string[]): void {
   if (tooLong(c, offset + value.length)) return;
   const head = old.length >= offset ? old.substring(0, offset) : old + "\0".repeat(offset - old.length);
   const next = head + value + old.substring(offset + value.length);
-  if (v === undefined) slice.set(key, next);
-  else slice.replaceValue(key, next);
+  if (v === undefined) {
+    slice.set(key, next);
+    slice.setStringMade(key, STRING_MADE_RAW);
+  } else slice.replaceValue(key, next, STRING_MADE_RAW);
   c.server.notify("$", "setrange", key, c.db);
   c.w.int(next.length);
 }
@@ -562,8 +567,11 @@ function incrbyfloat(c: Client, args: string[]): void {
     return;
   }
   const result = formatLongDoubleHuman(sum);
-  if (v === undefined) slice.set(key, result);
-  else slice.replaceValue(key, result);
+  // Redis makes the result with createStringObject: embstr or raw by length, never int.
+  if (v === undefined) {
+    slice.set(key, result);
+    slice.setStringMade(key, STRING_MADE_AS_STRING);
+  } else slice.replaceValue(key, result, STRING_MADE_AS_STRING);
   c.server.notify("$", "incrbyfloat", key, c.db);
   c.w.bulk(result);
   propagateAs(["SET", key, result, "KEEPTTL"]);

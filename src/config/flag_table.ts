@@ -150,8 +150,6 @@ export const FLAG_TABLE: readonly FlagSpec[] = [
   { name: "list-max-listpack-size", type: "int", default: -2, mutable: true, help: "quicklist node size (negative: KB class)" },
   { name: "list-compress-depth", type: "uint", default: 0, mutable: true, help: "quicklist compression depth (reported only)" },
   { name: "set-max-intset-entries", type: "uint", default: 512, mutable: true, help: "integer sets up to this size are intsets" },
-  { name: "set-max-listpack-entries", type: "uint", default: 128, mutable: true, help: "sets up to this size are listpacks" },
-  { name: "set-max-listpack-value", type: "uint", default: 64, mutable: true, help: "sets with members up to this size are listpacks", parse: parseRedisMemory },
   { name: "zset-max-listpack-entries", type: "uint", default: 128, mutable: true, help: "sorted sets up to this size are listpacks" },
   { name: "zset-max-listpack-value", type: "uint", default: 64, mutable: true, help: "sorted sets with members up to this size are listpacks", parse: parseRedisMemory },
   { name: "stream-node-max-bytes", type: "bytes", default: 4096, mutable: true, help: "stream node size limit", parse: parseRedisMemory },

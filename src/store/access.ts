@@ -3,10 +3,14 @@
  * the keyspace StringMap's per-entry stamp.
  *
  * Owns: the cached clocks, the policy's view of a stamp (LRU or LFU), the LFU math and the
- * "may this command touch keys" switch. Invariants: a stamp is a 24-bit non-negative integer
- * (a V8 small integer, stored without allocation); under a non-LFU policy it is the LRU clock
- * (seconds, wrapping at LRU_CLOCK_MAX) of the last access; under an `*-lfu` policy it is
- * `minutes << 8 | counter` (16-bit minutes of the last decrement, 8-bit logarithmic counter).
+ * "may this command touch keys" switch. Invariants: a stamp is a 26-bit non-negative integer
+ * (a V8 small integer, stored without allocation). Its low 24 bits are the access part: under a
+ * non-LFU policy the LRU clock (seconds, wrapping at LRU_CLOCK_MAX) of the last access; under an
+ * `*-lfu` policy `minutes << 8 | counter` (16-bit minutes of the last decrement, 8-bit
+ * logarithmic counter). Bits 24-25 say how a string value was made (src/store/values.ts,
+ * STRING_MADE_*), which OBJECT ENCODING reports; they live here because every key already has
+ * a stamp, so the fact costs no memory. Access updates keep them; storing a new value clears
+ * them. Everything that reads the access part masks with STAMP_ACCESS_MASK.
  * Switching policies reinterprets the stamps without converting them, as Redis does. Clocks are
  * read from fields the server cron refreshes (`refresh`), never per access.
  */
@@ -17,6 +21,11 @@ export const LRU_BITS = 24;
 export const LRU_CLOCK_MAX = (1 << LRU_BITS) - 1;
 /** Milliseconds per LRU clock tick (Redis's LRU_CLOCK_RESOLUTION). */
 export const LRU_CLOCK_RESOLUTION = 1000;
+/** The access part of a stamp (LRU clock or LFU minutes and counter). */
+export const STAMP_ACCESS_MASK: number = (1 << LRU_BITS) - 1;
+/** Shift of the two "how the string was made" bits above the access part. */
+export const STAMP_MADE_SHIFT: number = LRU_BITS;
+
 /** LFU counter of a new key (Redis's LFU_INIT_VAL). */
 export const LFU_INIT_VAL = 5;
 
@@ -32,6 +41,7 @@ export function lfuMinutesAt(nowMs: number): number {
 
 /** Milliseconds since the access stamped `stamp`, at LRU clock `clock` (Redis's estimateObjectIdleTime). */
 export function lruIdleMs(stamp: number, clock: number): number {
+  stamp &= STAMP_ACCESS_MASK;
   return (clock >= stamp ? clock - stamp : clock + (LRU_CLOCK_MAX - stamp)) * LRU_CLOCK_RESOLUTION;
 }
 
@@ -46,7 +56,7 @@ export function lfuTimeElapsed(ldt: number, nowMinutes: number): number {
  */
 export function lfuDecrAndReturn(stamp: number, nowMinutes: number, decayTime: number): number {
   const counter = stamp & 255;
-  const periods = decayTime > 0 ? Math.floor(lfuTimeElapsed(stamp >>> 8, nowMinutes) / decayTime) : 0;
+  const periods = decayTime > 0 ? Math.floor(lfuTimeElapsed((stamp >>> 8) & 65535, nowMinutes) / decayTime) : 0;
   return periods === 0 ? counter : periods > counter ? 0 : counter - periods;
 }
 
@@ -131,7 +141,7 @@ export class AccessTracker {
     this.touchedKey = null;
   }
 
-  /** The stamp after one access to a key stamped `stamp` under LFU (Redis's updateLFU). */
+  /** The access part of the stamp after one access to a key stamped `stamp` under LFU (Redis's updateLFU). */
   lfuTouched(stamp: number): number {
     const counter = lfuDecrAndReturn(stamp, this.lfuMinutes, this.lfuDecayTime);
     return (this.lfuMinutes << 8) | lfuLogIncr(counter, this.lfuLogFactor, Math.random());

@@ -10,11 +10,13 @@
  * creation: a lookup (`get` and everything built on it) is an access unless the running
  * command does not touch keys; a new key gets "now" (LRU) or LFU_INIT_VAL (LFU); an overwrite
  * gets "now" under LRU and keeps its counter under LFU (Redis's dbSetValue), counting one access.
+ * The stamp's two high bits say how a string value was made (OBJECT ENCODING): `set` and
+ * `loadSet` clear them, accesses keep them, `replaceValue` and `setStringMade` set them.
  */
 import type { Shard } from "./shard.ts";
-import type { Value } from "./values.ts";
+import { STRING_MADE_BY_VALUE, type Value } from "./values.ts";
 import { StringMap } from "./string_map.ts";
-import type { AccessTracker } from "./access.ts";
+import { type AccessTracker, STAMP_ACCESS_MASK, STAMP_MADE_SHIFT } from "./access.ts";
 
 /** Callback run before a key is modified; receives the slice and the key. */
 export type PreWriteHook = (slice: DbSlice, key: string) => void;
@@ -104,11 +106,13 @@ export class DbSlice {
     if (this.expires.size !== 0 && this.expireIfNeeded(key)) return undefined;
     const a = this.access;
     if (a.touch) {
+      // An access replaces the access part of the stamp and keeps the string-made bits.
+      const stamp = data.stampAt(e);
       if (a.lfu) {
-        data.setStampAt(e, a.lfuTouched(data.stampAt(e)));
+        data.setStampAt(e, (stamp & ~STAMP_ACCESS_MASK) | a.lfuTouched(stamp));
         a.touchedKey = key;
       } else {
-        data.setStampAt(e, a.lruClock);
+        data.setStampAt(e, (stamp & ~STAMP_ACCESS_MASK) | a.lruClock);
       }
     }
     return data.valueAt(e);
@@ -145,12 +149,18 @@ export class DbSlice {
     this.stampStored(key, e, data.size !== before);
   }
 
-  /** Stamps entry `e` of `key` after a store: a new key gets "now", an overwrite Redis's rule. */
+  /**
+   * Stamps entry `e` of `key` after a store: a new key gets "now", an overwrite Redis's rule.
+   * The new value is a string made by value (or not a string): the string-made bits are cleared.
+   */
   private stampStored(key: string, e: number, added: boolean): void {
     const a = this.access;
     const data = this.data;
     if (added || !a.lfu) data.setStampAt(e, a.freshStamp);
-    else if (a.touch && a.touchedKey !== key) data.setStampAt(e, a.lfuTouched(data.stampAt(e)));
+    else {
+      const stamp = data.stampAt(e) & STAMP_ACCESS_MASK;
+      data.setStampAt(e, a.touch && a.touchedKey !== key ? a.lfuTouched(stamp) : stamp);
+    }
   }
 
   /**
@@ -180,10 +190,13 @@ export class DbSlice {
     const e = this.data.entryOf(key);
     if (e < 0) return;
     const stamp = this.access.restoredStamp(idleSec, freq);
-    if (stamp >= 0) this.data.setStampAt(e, stamp);
+    if (stamp >= 0) this.data.setStampAt(e, (this.data.stampAt(e) & ~STAMP_ACCESS_MASK) | stamp);
   }
 
-  /** The access stamp of `key` (expired or not; no access is counted), or -1 when absent. */
+  /**
+   * The whole stamp of `key`, string-made bits included (expired or not; no access is counted),
+   * or -1 when absent. AccessTracker's readers mask the access part themselves.
+   */
   accessStamp(key: string): number {
     const e = this.data.entryOf(key);
     return e < 0 ? -1 : this.data.stampAt(e);
@@ -195,10 +208,35 @@ export class DbSlice {
     if (e >= 0) this.data.setStampAt(e, stamp);
   }
 
-  /** Replaces the value of an existing key after an in-place-incompatible change, keeping its TTL. */
-  replaceValue(key: string, value: Value): void {
+  /**
+   * Replaces the value of an existing key after an in-place-incompatible change, keeping its TTL
+   * and access stamp; a string value is recorded as made `made` (a STRING_MADE_* value).
+   */
+  replaceValue(key: string, value: Value, made: number = STRING_MADE_BY_VALUE): void {
     this.beforeWrite(key);
-    this.data.set(key, value);
+    const data = this.data;
+    const e = data.put(key, value);
+    data.setStampAt(e, (data.stampAt(e) & STAMP_ACCESS_MASK) | (made << STAMP_MADE_SHIFT));
+  }
+
+  /**
+   * How the string stored under `key` was made (a STRING_MADE_* value, from the stamp's spare
+   * bits; STRING_MADE_BY_VALUE for an absent key). No access is counted.
+   */
+  stringMade(key: string): number {
+    const e = this.data.entryOf(key);
+    return e < 0 ? STRING_MADE_BY_VALUE : this.data.stampAt(e) >>> STAMP_MADE_SHIFT;
+  }
+
+  /**
+   * Records how the string stored under `key` was made (after `set`, which records
+   * STRING_MADE_BY_VALUE, or for Redis's dbUnshareStringValue without a change). Not a write:
+   * the value and what a snapshot or replica sees of it stay the same.
+   */
+  setStringMade(key: string, made: number): void {
+    const data = this.data;
+    const e = data.entryOf(key);
+    if (e >= 0) data.setStampAt(e, (data.stampAt(e) & STAMP_ACCESS_MASK) | (made << STAMP_MADE_SHIFT));
   }
 
   /**

@@ -3,7 +3,10 @@
  *
  * Invariant: a Redis string is stored as a latin1 JS string (one char per byte), which is
  * the cheapest layout V8 offers; every other type is an object whose `kind` names its Redis
- * type. `typeOf` is therefore one `typeof` check on the hot path.
+ * type. `typeOf` is therefore one `typeof` check on the hot path. How a string was made (which
+ * decides its OBJECT ENCODING, as Redis answers from the object and not from the content) is
+ * not kept in the value but in two spare bits of the key's access stamp (src/store/access.ts):
+ * STRING_MADE_BY_VALUE (the default, what every SET-like store gives) costs nothing.
  */
 
 /** Redis type names as TYPE reports them. */
@@ -36,12 +39,30 @@ export function typeOf(v: Value): RedisType {
   return typeof v === "string" ? "string" : v.kind;
 }
 
-/** Largest string that Redis stores as `embstr`. */
-const EMBSTR_MAX = 44;
+/** Largest string that Redis stores as `embstr` (OBJ_ENCODING_EMBSTR_SIZE_LIMIT). */
+export const EMBSTR_MAX = 44;
 
-/** OBJECT ENCODING of a stored string: int, embstr or raw, as Redis reports it. */
-export function stringEncoding(s: string): string {
-  if (s.length <= 20 && isCanonicalInt64(s)) return "int";
+/**
+ * A string stored through Redis's tryObjectEncoding (SET and its variants, MSET, GETSET,
+ * APPEND to a missing key, INCR and friends, RESTORE, RDB load): `int` when the content is a
+ * canonical 64-bit integer, else `embstr` up to 44 bytes, else `raw`.
+ */
+export const STRING_MADE_BY_VALUE = 0;
+/** A string made by createStringObject without tryObjectEncoding (INCRBYFLOAT): never `int`. */
+export const STRING_MADE_AS_STRING = 1;
+/**
+ * A raw or unshared string object (APPEND and SETRANGE on an existing key, SETRANGE to a
+ * missing key, SETBIT, BITFIELD writes, BITOP, PFADD, PFMERGE, PFDEBUG): `raw` at any length.
+ */
+export const STRING_MADE_RAW = 2;
+
+/**
+ * OBJECT ENCODING of a stored string: int, embstr or raw, as Redis reports it for a string with
+ * content `s` made as `made` (a STRING_MADE_* value).
+ */
+export function stringEncoding(s: string, made: number = STRING_MADE_BY_VALUE): string {
+  if (made === STRING_MADE_RAW) return "raw";
+  if (made === STRING_MADE_BY_VALUE && s.length <= 20 && isCanonicalInt64(s)) return "int";
   return s.length <= EMBSTR_MAX ? "embstr" : "raw";
 }
 

@@ -5,7 +5,9 @@
  * journal item touches keys of exactly one shard (so a Dragonfly replica applies each once);
  * several records of one command form one transaction (MULTI … EXEC: one txid across the
  * shards, so a damselfly replica applies them atomically); and replaying the recorded writes
- * on a fresh server yields the same DEBUG DIGEST.
+ * on a fresh server yields the same DEBUG DIGEST and the same OBJECT ENCODING of every key
+ * (a short raw string gets `APPEND key ""`, a shrunk collection an add and remove that converts
+ * it, where SET or RESTORE alone would re-derive a compact encoding).
  */
 import assert from "node:assert/strict";
 import { InProcessServer } from "../helpers/in_process.ts";
@@ -89,6 +91,12 @@ function checkRewrite(setup: string[][], command: string[], expectReply?: string
     assert.ok(!r.startsWith("-"), `replay of ${w.args[0]} → ${r}`);
   }
   assert.equal(digest(replica), digest(primary), `${command.join(" ").slice(0, 80)}: digests differ`);
+  replica.call("SELECT", "0");
+  primary.call("SELECT", "0");
+  for (const k of [a, b, c]) {
+    const enc = (s: InProcessServer) => s.call("OBJECT", "ENCODING", k);
+    assert.equal(enc(replica), enc(primary), `${command.join(" ").slice(0, 80)}: encodings of ${k} differ`);
+  }
   assert.notEqual(digest(primary), "$40\r\n" + "0".repeat(40) + "\r\n");
   return recorded;
 }
@@ -154,19 +162,24 @@ Deno.test("GEO STORE forms are recorded as DEL + ZADD", () => {
   assert.deepEqual(checkRewrite(setup, ["GEORADIUS", "missing", "15", "37", "200", "km", "STORE", c]), [["DEL", c]]);
 });
 
-Deno.test("BITOP is recorded as SET dst bytes (DEL when empty)", () => {
+Deno.test('BITOP is recorded as SET dst bytes + APPEND dst "" (DEL when empty)', () => {
   const setup = [["SET", a, "\xff\x0f"], ["SET", b, "\x01"], ["SET", c, "old", "EX", "100"]];
-  assert.deepEqual(checkRewrite(setup, ["BITOP", "AND", c, a, b]), [["SET", c, "\x01\x00"]]);
+  assert.deepEqual(checkRewrite(setup, ["BITOP", "AND", c, a, b]), [["SET", c, "\x01\x00"], ["APPEND", c, ""]]);
+  const long = [["SET", a, "x".repeat(45)]];
+  assert.deepEqual(checkRewrite(long, ["BITOP", "OR", c, a]), [["SET", c, "x".repeat(45)]]);
   checkRewrite(setup, ["BITOP", "OR", c, a, b]);
   checkRewrite(setup, ["BITOP", "NOT", c, a]);
   assert.deepEqual(checkRewrite(setup, ["BITOP", "XOR", c, "missing"]), [["DEL", c]]);
 });
 
-Deno.test("PFMERGE is recorded as SET dst <hll> KEEPTTL", () => {
+Deno.test('PFMERGE is recorded as SET dst <hll> KEEPTTL (+ APPEND dst "" when short)', () => {
   const setup = [["PFADD", a, "x", "y"], ["PFADD", b, "z"], ["PFADD", c, "w"], ["EXPIRE", c, "100"]];
   const got = checkRewrite(setup, ["PFMERGE", c, a, b]);
-  assert.equal(got.length, 1);
+  assert.equal(got.length, 2);
   assert.deepEqual([got[0][0], got[0][1], got[0][3]], ["SET", c, "KEEPTTL"]);
+  assert.deepEqual(got[1], ["APPEND", c, ""]);
+  const many = Array.from({ length: 40 }, (_, i) => `e${i}`);
+  assert.equal(checkRewrite([["PFADD", a, ...many]], ["PFMERGE", c, a]).length, 1);
   checkRewrite([["PFADD", a, "x"]], ["PFMERGE", c, a, b]);
 });
 
@@ -193,6 +206,23 @@ Deno.test("RENAME and RENAMENX are recorded as DEL src + RESTORE dst ... REPLACE
   }
   const got = checkRewrite([["SET", a, "v"]], ["RENAMENX", a, b], ":1\r\n");
   assert.equal(got[1][2], "0");
+});
+
+Deno.test("RENAME and COPY keep a raw string raw and a shrunk collection converted on the replica", () => {
+  const raw = checkRewrite([["APPEND", a, "1"], ["APPEND", a, "2"]], ["RENAME", a, b]);
+  assert.deepEqual(raw.map((r) => r[0]), ["DEL", "RESTORE", "APPEND"]);
+  assert.deepEqual(raw[2], ["APPEND", b, ""]);
+  const shrunk: [string[][], string[]][] = [
+    [[["SADD", a, "x", "1"], ["SREM", a, "x"]], ["SADD", "SREM"]],
+    [[["HSET", a, "f", "v".repeat(65)], ["HSET", a, "f", "v"]], ["HSET", "HDEL"]],
+    [[["ZADD", a, "1", "m".repeat(65), "2", "n"], ["ZREM", a, "m".repeat(65)]], ["ZADD", "ZREM"]],
+  ];
+  for (const [setup, fix] of shrunk) {
+    assert.deepEqual(checkRewrite(setup, ["RENAME", a, b]).map((r) => r[0]), ["DEL", "RESTORE", ...fix]);
+    assert.deepEqual(checkRewrite(setup, ["COPY", a, b]).map((r) => r[0]), ["RESTORE", ...fix]);
+  }
+  assert.deepEqual(checkRewrite([["SETBIT", a, "1", "1"]], ["COPY", a, b]).map((r) => r[0]), ["RESTORE", "APPEND"]);
+  assert.deepEqual(checkRewrite([["SADD", a, "x", "1"]], ["COPY", a, b]).map((r) => r[0]), ["RESTORE"]);
 });
 
 Deno.test("COPY is recorded as RESTORE dst ... in the destination db", () => {
