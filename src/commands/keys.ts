@@ -455,11 +455,21 @@ function objectEncoding(c: Client, args: string[]): void {
   }
 }
 
+/**
+ * Whether Redis would use its shared small integers now: not with a maxmemory and an LRU or
+ * LFU policy (MAXMEMORY_FLAG_NO_SHARED_INTEGERS), where every key needs its own access stamp.
+ */
+function sharesIntegers(c: Client): boolean {
+  const policy = c.server.config.str("maxmemory-policy");
+  return c.server.config.num("maxmemory") === 0 || !(policy.endsWith("-lru") || policy.endsWith("-lfu"));
+}
+
 function objectRefcount(c: Client, args: string[]): void {
   const v = objectLookup(c, args[2]);
   if (v === undefined) return;
   const shared = typeof v === "string" && v.length <= 4 && isCanonicalInt64(v) && Number(v) >= 0 &&
-    Number(v) < SHARED_INTEGERS && c.slice(args[2]).stringMade(args[2]) === STRING_MADE_BY_VALUE;
+    Number(v) < SHARED_INTEGERS && c.slice(args[2]).stringMade(args[2]) === STRING_MADE_BY_VALUE &&
+    sharesIntegers(c);
   c.w.int(shared ? SHARED_REFCOUNT : 1);
 }
 

@@ -315,6 +315,17 @@ const DB_STEPS: DiffStep[] = [
   ["OBJECT", "REFCOUNT", "neg"],
   ["OBJECT", "REFCOUNT", "short"],
   ["OBJECT", "REFCOUNT", "nokey"],
+  // With a maxmemory and an LRU/LFU policy Redis shares no integers: each key keeps its own stamp.
+  ["CONFIG", "SET", "maxmemory", "1gb", "maxmemory-policy", "allkeys-lru"],
+  ["SET", "int-lru", "5"],
+  ["OBJECT", "REFCOUNT", "int-lru"],
+  ["CONFIG", "SET", "maxmemory-policy", "volatile-lfu"],
+  ["SET", "int-lfu", "7"],
+  ["OBJECT", "REFCOUNT", "int-lfu"],
+  ["CONFIG", "SET", "maxmemory-policy", "allkeys-random"],
+  ["SET", "int-random", "8"],
+  ["OBJECT", "REFCOUNT", "int-random"],
+  ["CONFIG", "SET", "maxmemory", "0", "maxmemory-policy", "noeviction"],
   // Redis's LRU clock ticks in whole seconds, so a fresh key may already read 1.
   { cmd: ["OBJECT", "IDLETIME", "short"], norm: within(0, 1) },
   ["OBJECT", "IDLETIME", "nokey"],
