@@ -87,6 +87,21 @@ function past(mode: Seek, s: number, m: string, es: number, em: string): boolean
   }
 }
 
+/** Inserts `x` at index `i` of `a` (like `splice(i, 0, x)`, without allocating the removed-items array). */
+function insertAt<T>(a: T[], i: number, x: T): void {
+  let j = a.length;
+  a.push(x);
+  for (; j > i; j--) a[j] = a[j - 1];
+  a[i] = x;
+}
+
+/** Removes `k` items of `a` from index `i` (like `splice(i, k)`, without allocating the removed-items array). */
+function removeFrom<T>(a: T[], i: number, k: number): void {
+  const n = a.length;
+  for (let j = i + k; j < n; j++) a[j - k] = a[j];
+  a.length = n - k;
+}
+
 /** Orders two entries: by score, then by member bytes. */
 export function compareEntries(s1: number, m1: string, s2: number, m2: string): number {
   if (s1 < s2) return -1;
@@ -446,8 +461,8 @@ export class ZSetValue implements CollectionValue {
   private insertEntry(member: string, score: number): void {
     this.seek(Seek.KeyAfter, score, member);
     const leaf = foundLeaf;
-    leaf.members.splice(foundIdx, 0, member);
-    leaf.scores.splice(foundIdx, 0, score);
+    insertAt(leaf.members, foundIdx, member);
+    insertAt(leaf.scores, foundIdx, score);
     for (let d = 0; d < pathLen; d++) pathNodes[d].counts[pathIdx[d]]++;
     this.length++;
     if (leaf.members.length > LEAF_MAX) this.splitLeaf(leaf);
@@ -470,8 +485,8 @@ export class ZSetValue implements CollectionValue {
     const leaf = foundLeaf;
     const k = Math.min(leaf.members.length - i, count);
     if (unindex && this.index !== null) { for (let j = i; j < i + k; j++) this.index.delete(leaf.members[j]); }
-    leaf.members.splice(i, k);
-    leaf.scores.splice(i, k);
+    removeFrom(leaf.members, i, k);
+    removeFrom(leaf.scores, i, k);
     for (let d = 0; d < pathLen; d++) pathNodes[d].counts[pathIdx[d]] -= k;
     this.length -= k;
     if (pathLen > 0 && leaf.members.length < LEAF_MIN) this.fixLeaf();
