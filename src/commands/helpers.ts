@@ -161,3 +161,23 @@ export function rawStringRecords(key: string, value: string, keepTtl: boolean): 
   const set = keepTtl ? ["SET", key, value, "KEEPTTL"] : ["SET", key, value];
   return value.length > EMBSTR_MAX ? [set] : [set, ["APPEND", key, ""]];
 }
+
+/** Longest sentinel member leaveCompactRecords writes (beyond it, the replica may stay compact). */
+const MAX_SENTINEL = 1 << 16;
+
+/**
+ * Records that move a replica's compact set, hash or sorted set at `key` to its big encoding
+ * (hashtable, skiplist) without changing its contents: a member that cannot stay compact (a
+ * non-integer for an intset; one longer than `maxListpackValue`, the hash or zset
+ * *-max-listpack-value, otherwise) added and removed at once. Used where this server converted
+ * a value in a way its recorded form does not carry (Redis never converts back). Empty when the
+ * sentinel would be unreasonably long. Assumes the replica's thresholds are this server's.
+ */
+export function leaveCompactRecords(kind: "set" | "hash" | "zset", key: string, maxListpackValue: number): string[][] {
+  if (kind === "set") return [["SADD", key, "x"], ["SREM", key, "x"]];
+  if (maxListpackValue + 1 > MAX_SENTINEL) return [];
+  const sentinel = "\x00".repeat(maxListpackValue + 1);
+  return kind === "hash"
+    ? [["HSET", key, sentinel, ""], ["HDEL", key, sentinel]]
+    : [["ZADD", key, "0", sentinel], ["ZREM", key, sentinel]];
+}

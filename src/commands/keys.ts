@@ -26,7 +26,7 @@ import {
 } from "../store/values.ts";
 import { globMatch } from "../util/glob.ts";
 import { command, type CommandSpec } from "./types.ts";
-import { ERR, lookupRead, parseI64, parseScanCursor } from "./helpers.ts";
+import { ERR, leaveCompactRecords, lookupRead, parseI64, parseScanCursor } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { fullGc } from "../observability/gc.ts";
 import { createDumpPayload } from "../rdb/dump_payload.ts";
@@ -241,16 +241,11 @@ function restoreRecords(
   return [restore, ...conversionRecords(c, key, value, rdb)];
 }
 
-/** Longest sentinel member conversionRecords writes (beyond it, the replica may stay compact). */
-const MAX_SENTINEL = 1 << 16;
-
 /**
  * Records that convert a RESTOREd collection to the encoding `value` has here, when RESTORE
  * alone would make it compact (a set, hash or sorted set that grew past a threshold and then
- * shrank: Redis never converts back, but a load re-derives): a member that cannot stay compact
- * (a non-integer, or one longer than the *-max-listpack-value threshold) added and removed at
- * once, as the replica's own RENAME or COPY would have kept the object. Assumes the replica's
- * thresholds are this server's.
+ * shrank: Redis never converts back, but a load re-derives), as the replica's own RENAME or COPY
+ * would have kept the object (see leaveCompactRecords).
  */
 function conversionRecords(c: Client, key: string, value: CollectionValue, rdb: RdbValue): string[][] {
   const encoding = value.encoding();
@@ -265,13 +260,9 @@ function conversionRecords(c: Client, key: string, value: CollectionValue, rdb: 
   if (size > compactMax) return [];
   const restored = fromRdbValue(rdb, limits, RESTORE_PAYLOAD_VERSION) as CollectionValue;
   if (restored.encoding() === encoding) return [];
-  if (value.kind === "set") return [["SADD", key, "x"], ["SREM", key, "x"]];
-  const long = (value.kind === "hash" ? limits.hashMaxListpackValue : limits.zsetMaxListpackValue) + 1;
-  if (long > MAX_SENTINEL) return [];
-  const sentinel = "\x00".repeat(long);
-  return value.kind === "hash"
-    ? [["HSET", key, sentinel, ""], ["HDEL", key, sentinel]]
-    : [["ZADD", key, "0", sentinel], ["ZREM", key, sentinel]];
+  if (value.kind === "set") return leaveCompactRecords("set", key, 0);
+  if (value.kind === "hash") return leaveCompactRecords("hash", key, limits.hashMaxListpackValue);
+  return leaveCompactRecords("zset", key, limits.zsetMaxListpackValue);
 }
 
 function renameGeneric(c: Client, args: string[], nx: boolean): void {

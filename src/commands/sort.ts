@@ -11,7 +11,8 @@
  */
 import { command, type CommandSpec } from "./types.ts";
 import type { Client } from "../server/client.ts";
-import { ERR, lookupRead, replaceRecords } from "./helpers.ts";
+import { ERR, leaveCompactRecords, lookupRead, replaceRecords } from "./helpers.ts";
+import { encodingLimits } from "../rdb/store_bridge.ts";
 import { propagateAs } from "./dispatcher.ts";
 import { parseLong, strtod } from "./zsets.ts";
 import { ZSetValue } from "../store/types/zset.ts";
@@ -195,6 +196,7 @@ function sortGeneric(c: Client, args: string[], readonly: boolean): void {
     sortBy = null;
   }
   // Redis converts a listpack sorted set to a skiplist before sorting it (even for SORT_RO).
+  const convertedSource = source instanceof ZSetValue && source.listpack;
   if (source instanceof ZSetValue) source.listpack = false;
   const length = source === undefined ? 0 : source.size();
   let start = limitStart < 0 ? 0 : limitStart;
@@ -291,7 +293,12 @@ function sortGeneric(c: Client, args: string[], readonly: boolean): void {
   } else if (slice.delete(storeKey)) {
     c.server.notify("g", "del", storeKey, c.db);
   }
-  propagateAs(...replaceRecords("RPUSH", storeKey, outputLen > 0 ? out : []));
+  const records = replaceRecords("RPUSH", storeKey, outputLen > 0 ? out : []);
+  // Redis's replicas run SORT ... STORE itself, which converts their copy of the source too.
+  if (convertedSource && args[1] !== storeKey) {
+    records.push(...leaveCompactRecords("zset", args[1], encodingLimits(c.server.config).zsetMaxListpackValue));
+  }
+  propagateAs(...records);
   c.w.int(outputLen);
 }
 
