@@ -77,7 +77,12 @@ export interface CommandTraits {
   denyoom: boolean;
   /** Looks keys up without counting an access (Redis's LOOKUP_NOTOUCH callers; see NO_TOUCH_COMMANDS). */
   noTouch: boolean;
+  /** A small integer unique to this spec in the process (indexes per-command tables such as stats). */
+  id: number;
 }
+
+/** Next CommandTraits.id. */
+let nextCommandId = 0;
 
 /**
  * Commands whose key lookups leave access stamps (LRU clock, LFU counter) alone, as in Redis
@@ -114,6 +119,7 @@ export function traitsOf(spec: CommandSpec): CommandTraits {
     admin: f.includes("admin"),
     denyoom: f.includes("denyoom"),
     noTouch: NO_TOUCH_COMMANDS.has(spec.name),
+    id: nextCommandId++,
   };
 }
 
