@@ -31,6 +31,12 @@ export class DbSlice {
   expireCursor: Iterator<[string, number]> | null = null;
   /** The store's access-stamp state (policy, cached clocks, touch switch). */
   readonly access: AccessTracker;
+  /**
+   * Entry number in `data` of the key `get` found last (-1 after a miss): `replaceValue` right
+   * after a `get` of the same key (INCR, APPEND, ...) reuses it instead of hashing and probing
+   * again. It is only a hint, checked against the entry's key before use.
+   */
+  private lastEntry = -1;
 
   /** Creates the empty database `dbIndex` of `shard`. */
   constructor(readonly shard: Shard, readonly dbIndex: number) {
@@ -99,6 +105,7 @@ export class DbSlice {
   get(key: string): Value | undefined {
     const data = this.data;
     const e = data.entryOf(key);
+    this.lastEntry = e;
     if (e < 0) return undefined;
     // A live key is not removed here, so `e` stays valid.
     if (this.expires.size !== 0 && this.expireIfNeeded(key)) return undefined;
@@ -198,7 +205,11 @@ export class DbSlice {
   /** Replaces the value of an existing key after an in-place-incompatible change, keeping its TTL. */
   replaceValue(key: string, value: Value): void {
     this.beforeWrite(key);
-    this.data.set(key, value);
+    const data = this.data;
+    const e = this.lastEntry;
+    // Keys are unique, so an entry holding `key` is the entry of `key`.
+    if (e >= 0 && data.keyAt(e) === key) data.setValueAt(e, value);
+    else data.set(key, value);
   }
 
   /**

@@ -167,6 +167,9 @@ export function lpEntrySize(s: string): number {
   return enclen + backlen;
 }
 
+/** Most entries a new node is sized for up front (see `StreamValue.append`). */
+const MAX_NODE_PRESIZE = 128;
+
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 
@@ -624,7 +627,11 @@ export class StreamValue implements CollectionValue {
     if (node === undefined) {
       const fields = new Array<string>(numFields);
       for (let i = 0; i < numFields; i++) fields[i] = fieldsValues[2 * i];
-      node = new StreamNode(id, fields);
+      // A node that follows a full one will most likely fill up the same way: sizing it like
+      // that one at once saves growing its arrays (each growth allocates and copies three).
+      const full = this.nodes[this.nodes.length - 1];
+      const capacity = full === undefined ? 8 : Math.min(Math.max(full.count, 8), MAX_NODE_PRESIZE);
+      node = new StreamNode(id, fields, capacity);
       this.nodes.push(node);
     }
     node.appendEntry(id, fieldsValues);
