@@ -42,6 +42,8 @@ export class RespParser {
   // Resumable multibulk state.
   private args: string[] | null = null;
   private argsLeft = 0;
+  /** Arguments of the current multibulk stored so far. */
+  private argsDone = 0;
   private bulkLen = -1;
   /** Value of the integer line readIntLine last parsed. */
   private intValue = 0;
@@ -222,7 +224,10 @@ export class RespParser {
     this.consumed += next - this.start;
     this.start = next;
     if (n <= 0) return false;
-    this.args = [];
+    // Sized up front (no growth on the way, no spare capacity) unless the count is large: a
+    // header alone must not make the parser allocate much, as in Redis.
+    this.args = n <= PREALLOC_ARGS ? new Array<string>(n) : [];
+    this.argsDone = 0;
     this.argsLeft = n;
     this.bulkLen = -1;
     return true;
@@ -254,13 +259,13 @@ export class RespParser {
       }
       const len = this.bulkLen;
       if (this.end - this.start < len + 2) return this.needMore();
-      args.push(
-        args.length === 0 && len <= NAME_CACHE_MAX_LEN
-          ? commandName(this.buf, this.start, len)
-          : len <= SHORT_LATIN1_MAX_LEN
-          ? shortLatin1(this.buf, this.start, len)
-          : latin1Slice(this.buf, this.start, this.start + len),
-      );
+      const done = this.argsDone;
+      args[done] = done === 0 && len <= NAME_CACHE_MAX_LEN
+        ? commandName(this.buf, this.start, len)
+        : len <= SHORT_LATIN1_MAX_LEN
+        ? shortLatin1(this.buf, this.start, len)
+        : latin1Slice(this.buf, this.start, this.start + len);
+      this.argsDone = done + 1;
       this.start += len + 2;
       this.consumed += len + 2;
       this.bulkLen = -1;
@@ -301,6 +306,8 @@ export class RespParser {
   }
 }
 
+/** Largest multibulk count whose argument array is allocated at its final size at once. */
+const PREALLOC_ARGS = 1024;
 /** Longest argument decoded by `shortLatin1` (longer ones take the native latin1 slice). */
 const SHORT_LATIN1_MAX_LEN = 24;
 /** Longest first argument (command name) kept in the name cache. */

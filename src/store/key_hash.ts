@@ -34,5 +34,7 @@ export function shardOf(key: string, numShards: number): number {
     if (c === 0x7b) return fnv1a(hashTagOf(key)) % numShards;
     h = Math.imul(h ^ c, 0x01000193);
   }
-  return (h >>> 0) % numShards;
+  // (h >>> 0) % numShards in int32 arithmetic: an unsigned 32-bit value does not fit a small
+  // integer, and the JIT would take a floating-point modulo for it.
+  return (((h >>> 1) % numShards) * 2 + (h & 1)) % numShards;
 }
