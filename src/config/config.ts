@@ -114,6 +114,11 @@ export class Config {
   flagfile: string | null = null;
   /** Flags whose value came only from a DFLY_* environment variable (CONFIG REWRITE skips them). */
   private readonly fromEnv = new Set<string>();
+  /**
+   * Bumped by every change of a value: code that derives something from flags on a hot path
+   * keeps the result while the generation stays the same.
+   */
+  generation = 0;
   /** Checks CONFIG SET runs before changing a flag (see `addValidator`). */
   private readonly validators = new Map<string, FlagValidator>();
 
@@ -151,6 +156,7 @@ export class Config {
   /** Sets a typed value and notifies listeners (no mutability check). */
   setValue(name: string, value: FlagValue): void {
     this.values.set(name, value);
+    this.generation++;
     this.explicit.add(name);
     for (const cb of this.listeners.get(name) ?? []) cb(value);
   }
