@@ -35,9 +35,10 @@ const MULTI_IMMEDIATE = new Set(["exec", "discard", "multi", "watch", "quit", "r
 const MULTI_OOM_ALLOWED = new Set(["exec", "discard", "quit", "reset"]);
 
 /**
- * Fast commands (O(1)/O(log n)) are timed per read batch, because a clock read costs more than
- * the command; they are timed one by one when the slow log threshold is below this (µs), so
- * that a low threshold still catches them.
+ * Fast commands (O(1)/O(log n)) and a few other bounded ones (CommandTraits.batchTimed) are
+ * timed per read batch, because a clock read costs about as much as the command; they are timed
+ * one by one when the slow log threshold is below this (µs), so that a low threshold still
+ * catches them.
  */
 const FAST_TIMING_THRESHOLD_US = 1000;
 
@@ -212,7 +213,7 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
   propagateOverride = null;
   server.store.access.beginCommand(!traits.noTouch && (!c.noTouch || spec.name === "touch"));
   // Fast commands are timed per batch (a clock read costs more than the command itself).
-  const timed = !traits.fast || stats.slowlogSlowerThan < FAST_TIMING_THRESHOLD_US;
+  const timed = !traits.batchTimed || stats.slowlogSlowerThan < FAST_TIMING_THRESHOLD_US;
   const start = timed ? stats.clockForStart() : 0;
   let result: void | Promise<void>;
   try {
