@@ -310,35 +310,50 @@ export class StringMap<V> implements Iterable<[string, V]> {
   }
 
   /**
-   * Rebuilds the entries without the deleted ones, with room for `capacity` entries (a power of
-   * two, at least twice the live count), moving every live iterator to the same logical place.
+   * Rebuilds the index with room for `capacity` entries (a power of two, at least twice the live
+   * count). Deleted entries, if any, are dropped from the entries first, moving every live
+   * iterator to the same logical place; without any, the entries stay as they are (a map that
+   * only grew keeps its entry array). The new index is filled from the old one, whose slots hold
+   * each key's hash and key: no key is hashed, and no key string is read, again.
    */
   private rehash(capacity: number): void {
     const old = this.kv;
     const oldUsed = old.length / STRIDE;
-    const cursors: StringMapIterator<V, unknown>[] = [];
-    this.forEachIterator((it) => cursors.push(it));
-    cursors.sort((a, b) => a.pos - b.pos);
-    const kv: unknown[] = [];
+    let remap: Int32Array | null = null;
+    if (this.live !== oldUsed) {
+      const cursors: StringMapIterator<V, unknown>[] = [];
+      this.forEachIterator((it) => cursors.push(it));
+      cursors.sort((a, b) => a.pos - b.pos);
+      remap = new Int32Array(oldUsed);
+      const kv: unknown[] = [];
+      let c = 0;
+      let w = 0;
+      for (let e = 0; e < oldUsed; e++) {
+        while (c < cursors.length && cursors[c].pos <= e) cursors[c++].pos = w;
+        const k = old[STRIDE * e] as string | undefined;
+        if (k === undefined) continue;
+        kv.push(k, old[STRIDE * e + 1], old[STRIDE * e + 2]);
+        remap[e] = w++;
+      }
+      while (c < cursors.length) cursors[c++].pos = w;
+      this.kv = kv;
+    }
+    const oldIndex = this.index;
+    const oldKeys = this.slotKeys;
+    const oldSlots = oldKeys.length;
     const mask = 2 * capacity - 1;
     const index = new Int32Array(4 * capacity);
     const slotKeys = newSlotKeys(2 * capacity);
-    let c = 0;
-    let w = 0;
-    for (let e = 0; e < oldUsed; e++) {
-      while (c < cursors.length && cursors[c].pos <= e) cursors[c++].pos = w;
-      const k = old[STRIDE * e] as string | undefined;
-      if (k === undefined) continue;
-      kv.push(k, old[STRIDE * e + 1], old[STRIDE * e + 2]);
-      const h = hashString(k);
+    for (let s = 0; s < oldSlots; s++) {
+      const e = oldIndex[2 * s + 1];
+      if (e <= 0) continue;
+      const h = oldIndex[2 * s];
       let t = h & mask;
       while (index[2 * t + 1] !== EMPTY) t = (t + 1) & mask;
       index[2 * t] = h;
-      index[2 * t + 1] = ++w;
-      slotKeys[t] = k;
+      index[2 * t + 1] = remap === null ? e : remap[e - 1] + 1;
+      slotKeys[t] = oldKeys[s];
     }
-    while (c < cursors.length) cursors[c++].pos = w;
-    this.kv = kv;
     this.index = index;
     this.slotKeys = slotKeys;
     this.mask = mask;
