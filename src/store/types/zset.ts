@@ -24,9 +24,9 @@ import { DenseStringMap } from "../dense_string_map.ts";
 import { formatDouble } from "../../resp/writer.ts";
 
 /** Most entries a leaf holds before it splits. */
-const LEAF_MAX = 128;
+const LEAF_MAX = 64;
 /** Fewest entries a non-root leaf holds before it borrows or merges. */
-const LEAF_MIN = 32;
+const LEAF_MIN = 16;
 /** Most children an inner node holds before it splits. */
 const INNER_MAX = 64;
 /** Fewest children a non-root inner node holds before it borrows or merges. */
@@ -92,6 +92,41 @@ export function compareEntries(s1: number, m1: string, s2: number, m2: string): 
   if (s1 < s2) return -1;
   if (s1 > s2) return 1;
   return m1 < m2 ? -1 : m1 > m2 ? 1 : 0;
+}
+
+// Insertion into and removal from a leaf's arrays, by hand: Array#splice is a builtin call that
+// also allocates the array of removed elements and runs the write barrier over every element it
+// moves, which made it the largest single cost of ZADD. (Two copies of each, so that each
+// stays monomorphic: members are strings, scores unboxed doubles.)
+
+/** Inserts `m` at index `i` of `a`. */
+function insertMember(a: string[], i: number, m: string): void {
+  let j = a.length;
+  a.push(m);
+  for (; j > i; j--) a[j] = a[j - 1];
+  a[i] = m;
+}
+
+/** Inserts `s` at index `i` of `a`. */
+function insertScore(a: number[], i: number, s: number): void {
+  let j = a.length;
+  a.push(s);
+  for (; j > i; j--) a[j] = a[j - 1];
+  a[i] = s;
+}
+
+/** Removes the `k` elements from index `i` of `a` (i + k ≤ a.length). */
+function removeMembers(a: string[], i: number, k: number): void {
+  const n = a.length;
+  for (let j = i + k; j < n; j++) a[j - k] = a[j];
+  for (let j = 0; j < k; j++) a.pop();
+}
+
+/** Removes the `k` elements from index `i` of `a` (i + k ≤ a.length). */
+function removeScores(a: number[], i: number, k: number): void {
+  const n = a.length;
+  for (let j = i + k; j < n; j++) a[j - k] = a[j];
+  for (let j = 0; j < k; j++) a.pop();
 }
 
 // Scratch path of the last descent (inner nodes and the child index taken in each). Reused to
@@ -446,8 +481,8 @@ export class ZSetValue implements CollectionValue {
   private insertEntry(member: string, score: number): void {
     this.seek(Seek.KeyAfter, score, member);
     const leaf = foundLeaf;
-    leaf.members.splice(foundIdx, 0, member);
-    leaf.scores.splice(foundIdx, 0, score);
+    insertMember(leaf.members, foundIdx, member);
+    insertScore(leaf.scores, foundIdx, score);
     for (let d = 0; d < pathLen; d++) pathNodes[d].counts[pathIdx[d]]++;
     this.length++;
     if (leaf.members.length > LEAF_MAX) this.splitLeaf(leaf);
@@ -470,8 +505,8 @@ export class ZSetValue implements CollectionValue {
     const leaf = foundLeaf;
     const k = Math.min(leaf.members.length - i, count);
     if (unindex && this.index !== null) { for (let j = i; j < i + k; j++) this.index.delete(leaf.members[j]); }
-    leaf.members.splice(i, k);
-    leaf.scores.splice(i, k);
+    removeMembers(leaf.members, i, k);
+    removeScores(leaf.scores, i, k);
     for (let d = 0; d < pathLen; d++) pathNodes[d].counts[pathIdx[d]] -= k;
     this.length -= k;
     if (pathLen > 0 && leaf.members.length < LEAF_MIN) this.fixLeaf();
