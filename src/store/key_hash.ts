@@ -14,9 +14,16 @@ export function hashTagOf(key: string): string {
   return key.substring(open + 1, close);
 }
 
+/**
+ * FNV-1a's offset basis as a signed 32-bit integer (the same bits as 0x811c9dc5): started from
+ * the unsigned constant, which is not a small integer, the JIT kept the hash as a double and
+ * converted it to and from int32 on every character.
+ */
+const FNV_BASIS = 0x811c9dc5 | 0;
+
 /** 32-bit FNV-1a over the latin1 bytes of a string. */
 export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
+  let h = FNV_BASIS;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
@@ -28,7 +35,7 @@ export function fnv1a(s: string): number {
 export function shardOf(key: string, numShards: number): number {
   if (numShards === 1) return 0;
   // One pass: hash the whole key, unless it turns out to contain a `{` (then hash the tag).
-  let h = 0x811c9dc5;
+  let h = FNV_BASIS;
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
     if (c === 0x7b) return fnv1a(hashTagOf(key)) % numShards;
