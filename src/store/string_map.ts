@@ -32,7 +32,7 @@ const STRIDE = 3;
 const MAX_RESERVE = 1 << 22;
 
 /** Random per-process seed, so that colliding key sets cannot be precomputed. */
-const SEED = (Math.random() * 0x100000000) >>> 0;
+const SEED = (Math.random() * 0x100000000) | 0;
 
 /** The 32-bit hash StringMap uses for `s` (FNV-1a over UTF-16 code units, with a final mix). */
 export function hashString(s: string): number {
