@@ -34,14 +34,37 @@ const MAX_RESERVE = 1 << 22;
 /** Random per-process seed, so that colliding key sets cannot be precomputed. */
 const SEED = (Math.random() * 0x100000000) | 0;
 
-/** The 32-bit hash StringMap uses for `s` (FNV-1a over UTF-16 code units, with a final mix). */
-export function hashString(s: string): number {
-  let h = SEED ^ 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+/** Initial state of `hashString`'s FNV-1a loop (the seed folded into the offset basis). */
+export const HASH_BASIS: number = SEED ^ 0x811c9dc5;
+
+/** `hashString`'s final mix of its FNV-1a state `h`. */
+export function finishHash(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   return h | 0;
+}
+
+/** The last key hashed ahead of time by `primeHash`, and its hash. */
+let primedKey: string | null = null;
+let primedHash = 0;
+
+/**
+ * Records that `hashString(s)` is `h`, computed by a caller that walked `s` anyway: the key router
+ * (src/store/key_hash.ts) hashes a key for its shard and for its keyspace map in one loop, and
+ * the keyspace lookup that follows then finds the hash here instead of walking the key again.
+ */
+export function primeHash(s: string, h: number): void {
+  primedKey = s;
+  primedHash = h;
+}
+
+/** The 32-bit hash StringMap uses for `s` (FNV-1a over UTF-16 code units, with a final mix). */
+export function hashString(s: string): number {
+  if (s === primedKey) return primedHash;
+  let h = HASH_BASIS;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return finishHash(h);
 }
 
 /** An index's key array of `slots` empty slots (packed, so that reads need no hole checks). */
