@@ -218,7 +218,7 @@ export class ZSetValue implements CollectionValue {
   /** Changes the score of a member known to be in the set with score `oldScore`. */
   update(member: string, oldScore: number, newScore: number): void {
     if (Object.is(oldScore, newScore)) return;
-    this.seek(Seek.KeyAfter, oldScore, member);
+    this.seek(Seek.KeyAfter, oldScore, member, false);
     const leaf = foundLeaf;
     const i = foundIdx - 1;
     // Stays in place when it keeps its order with both neighbours in the same leaf (the
@@ -242,7 +242,7 @@ export class ZSetValue implements CollectionValue {
   remove(member: string): boolean {
     const score = this.score(member);
     if (score === undefined) return false;
-    this.seek(Seek.KeyAfter, score, member);
+    this.seek(Seek.KeyAfter, score, member, false);
     this.removeFound(foundIdx - 1, 1);
     return true;
   }
@@ -418,9 +418,10 @@ export class ZSetValue implements CollectionValue {
   /**
    * Descends to the first entry satisfying `mode` for (s, m), recording the path. Leaves the
    * position in foundLeaf/foundIdx (foundIdx may equal the leaf's length: the position is
-   * then the start of the next leaf) and returns its rank (entries before it).
+   * then the start of the next leaf) and returns its rank (entries before it), or 0 when
+   * `withRank` is false (summing the counts left of the path is then skipped).
    */
-  private seek(mode: Seek, s: number, m: string): number {
+  private seek(mode: Seek, s: number, m: string, withRank = true): number {
     let node = this.root;
     let rank = 0;
     pathLen = 0;
@@ -436,8 +437,10 @@ export class ZSetValue implements CollectionValue {
         else lo = mid + 1;
       }
       const j = lo - 1;
-      const counts = node.counts;
-      for (let i = 0; i < j; i++) rank += counts[i];
+      if (withRank) {
+        const counts = node.counts;
+        for (let i = 0; i < j; i++) rank += counts[i];
+      }
       pathNodes[pathLen] = node;
       pathIdx[pathLen] = j;
       pathLen++;
@@ -479,7 +482,7 @@ export class ZSetValue implements CollectionValue {
    * the caller unless a root split creates it.
    */
   private insertEntry(member: string, score: number): void {
-    this.seek(Seek.KeyAfter, score, member);
+    this.seek(Seek.KeyAfter, score, member, false);
     const leaf = foundLeaf;
     insertMember(leaf.members, foundIdx, member);
     insertScore(leaf.scores, foundIdx, score);
