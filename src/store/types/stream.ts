@@ -596,8 +596,25 @@ export class StreamValue implements CollectionValue {
   firstId: StreamID = MIN_ID;
   /** Largest ID ever deleted. */
   maxDeletedId: StreamID = MIN_ID;
-  /** Entries ever added. */
-  entriesAdded = 0n;
+  /** Entries ever added while that fits a safe integer (see `entriesAdded`). */
+  private added = 0;
+  /** Entries ever added once that no longer fits `added` (XSETID can set any 64-bit count). */
+  private addedBig: bigint | null = null;
+
+  /** Entries ever added. (Counted as a number: a BigInt increment per XADD allocates.) */
+  get entriesAdded(): bigint {
+    return this.addedBig ?? BigInt(this.added);
+  }
+
+  /** Sets the count of entries ever added (XSETID ENTRIESADDED, RDB loading, copies). */
+  set entriesAdded(v: bigint) {
+    if (v >= 0n && v <= MAX_SAFE) {
+      this.added = Number(v);
+      this.addedBig = null;
+    } else {
+      this.addedBig = v;
+    }
+  }
   /** Consumer groups by name (null until the first group is created, like Redis). */
   groups: StringMap<StreamGroup> | null = null;
 
@@ -638,7 +655,8 @@ export class StreamValue implements CollectionValue {
     }
     node.appendEntry(id, fieldsValues, false, from);
     this.length++;
-    this.entriesAdded++;
+    if (this.addedBig === null && this.added < Number.MAX_SAFE_INTEGER) this.added++;
+    else this.entriesAdded = this.entriesAdded + 1n;
     this.lastId = id;
     if (this.length === 1) this.firstId = id;
   }
