@@ -35,9 +35,10 @@ const MULTI_IMMEDIATE = new Set(["exec", "discard", "multi", "watch", "quit", "r
 const MULTI_OOM_ALLOWED = new Set(["exec", "discard", "quit", "reset"]);
 
 /**
- * Fast commands (O(1)/O(log n)) are timed per read batch, because a clock read costs more than
- * the command; they are timed one by one when the slow log threshold is below this (µs), so
- * that a low threshold still catches them.
+ * Fast commands (O(1)/O(log n)) and a few other bounded ones (CommandTraits.batchTimed) are
+ * timed per read batch, because a clock read costs about as much as the command; they are timed
+ * one by one when the slow log threshold is below this (µs), so that a low threshold still
+ * catches them.
  */
 const FAST_TIMING_THRESHOLD_US = 1000;
 
@@ -77,6 +78,23 @@ export function resolveCommand(args: string[]): { spec: CommandSpec; error: stri
     return { spec: sub, error: null };
   }
   return { spec, error: null };
+}
+
+/** The command name `cachedLookup` resolved last, and its spec. */
+let lastName = "";
+let lastSpec: CommandSpec | undefined = undefined;
+
+/**
+ * `lookupCommand` with a one-entry memo: the parser hands out the same string object for a
+ * command name it has seen recently, so in a pipeline of one command the comparison is a pointer
+ * check and the command table is not probed again (the table never changes).
+ */
+function cachedLookup(name: string): CommandSpec | undefined {
+  if (name === lastName) return lastSpec;
+  const spec = lookupCommand(name);
+  lastName = name;
+  lastSpec = spec;
+  return spec;
 }
 
 /** Per-execution record a handler can adjust: the recorded (journaled) form of a write. */
@@ -122,7 +140,7 @@ function reject(c: Client, spec: CommandSpec | null, text: string): void {
  * Executes one command for `client`. Returns a promise only for commands that block.
  */
 export function dispatch(c: Client, args: string[]): void | Promise<void> {
-  let spec = lookupCommand(args[0]);
+  let spec = cachedLookup(args[0]);
   if (spec === undefined) {
     if (c.multi) c.multi.aborted = true;
     replyError(c, unknownCommandError(args));
@@ -205,14 +223,15 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
   if (!handler) {
     return reject(c, spec, `ERR unknown subcommand or wrong number of arguments for '${spec.name}' command`);
   }
-  const stat = server.stats.command(spec.name);
+  const stats = server.stats;
+  const stat = stats.commandOf(spec);
   const errorsBefore = c.w.errorCount;
   const dirtyBefore = server.store.dirty;
   propagateOverride = null;
   server.store.access.beginCommand(!traits.noTouch && (!c.noTouch || spec.name === "touch"));
   // Fast commands are timed per batch (a clock read costs more than the command itself).
-  const timed = !traits.fast || server.config.num("slowlog_log_slower_than") < FAST_TIMING_THRESHOLD_US;
-  const start = timed ? server.stats.clockForStart() : 0;
+  const timed = !traits.batchTimed || stats.slowlogSlowerThan < FAST_TIMING_THRESHOLD_US;
+  const start = timed ? stats.clockForStart() : 0;
   let result: void | Promise<void>;
   try {
     result = handler(c, args);
@@ -222,16 +241,30 @@ export function execute(c: Client, spec: CommandSpec, args: string[]): void | Pr
   }
   // Like Redis, monitors see a command after it ran (so SELECT shows the new db).
   if (server.monitors.size > 0 && !traits.admin) feedMonitors(c, args);
-  if (result instanceof Promise) {
-    // A command that blocked records its own writes when it is served: the store changed
-    // meanwhile for other reasons, so the dirty counter says nothing about it.
-    const done = () => finish(c, spec, stat, args, timed, start, errorsBefore, dirtyBefore, false);
-    return result.then(done, (e) => {
-      c.w.error(`ERR ${(e as Error).message}`);
-      done();
-    });
-  }
+  if (result instanceof Promise) return finishBlocked(result, c, spec, stat, args, timed, start, errorsBefore);
   finish(c, spec, stat, args, timed, start, errorsBefore, dirtyBefore, true);
+}
+
+/**
+ * Finishes a command that blocked once it is served. It records its own writes: the store
+ * changed meanwhile for other reasons, so the dirty counter says nothing about it. (Kept out of
+ * `execute` so that the common path allocates no closure context.)
+ */
+function finishBlocked(
+  result: Promise<void>,
+  c: Client,
+  spec: CommandSpec,
+  stat: CommandStat,
+  args: string[],
+  timed: boolean,
+  start: number,
+  errorsBefore: number,
+): Promise<void> {
+  const done = () => finish(c, spec, stat, args, timed, start, errorsBefore, 0, false);
+  return result.then(done, (e) => {
+    c.w.error(`ERR ${(e as Error).message}`);
+    done();
+  });
 }
 
 function finish(
@@ -255,7 +288,7 @@ function finish(
     const us = (stats.clockAtEnd() - start) * 1000;
     stat.usec += us;
     stats.timedUs += us;
-    const slower = server.config.num("slowlog_log_slower_than");
+    const slower = stats.slowlogSlowerThan;
     if (slower >= 0 && us >= slower) addSlowlog(c, args, Math.round(us));
   }
   const failed = c.w.errorCount !== errorsBefore;
@@ -264,8 +297,10 @@ function finish(
     stats.countError(errorCodeOf(c.w.lastError ?? "ERR"));
   }
   if (mayRecord && spec.traits!.write && !failed && server.store.dirty !== dirtyBefore) {
-    const vectors = propagateOverride ?? [args];
-    if (vectors.length === 1) {
+    const vectors = propagateOverride;
+    if (vectors === null) {
+      server.recordWrite(c.db, args);
+    } else if (vectors.length === 1) {
       server.recordWrite(c.db, vectors[0]);
     } else if (vectors.length > 1) {
       // One command recorded as several per-key writes (SMOVE → SREM + SADD, ...) is one

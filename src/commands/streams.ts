@@ -12,6 +12,7 @@
  *   DESTROY), and a served XREADGROUP records its own writes.
  */
 import type { Client } from "../server/client.ts";
+import type { Config } from "../config/config.ts";
 import { command, type CommandSpec } from "./types.ts";
 import { ERR, lookupRead, parseI64 } from "./helpers.ts";
 import { propagateAs } from "./dispatcher.ts";
@@ -153,11 +154,22 @@ function subcommandSyntaxError(c: Client, args: string[]): void {
 }
 
 function nodeLimits(c: Client): NodeLimits {
-  return {
-    maxBytes: c.server.config.num("stream-node-max-bytes"),
-    maxEntries: c.server.config.num("stream-node-max-entries"),
-  };
+  const config = c.server.config;
+  if (limitsCache === null || limitsCache.config !== config || limitsCache.generation !== config.generation) {
+    limitsCache = {
+      config,
+      generation: config.generation,
+      limits: {
+        maxBytes: config.num("stream-node-max-bytes"),
+        maxEntries: config.num("stream-node-max-entries"),
+      },
+    };
+  }
+  return limitsCache.limits;
 }
+
+/** The node limits of the last config asked, valid while its generation stays (see `nodeLimits`). */
+let limitsCache: { config: Config; generation: number; limits: NodeLimits } | null = null;
 
 /** Returns the stream at `v`, replies WRONGTYPE for another type, undefined when absent. */
 function asStream(c: Client, v: Value | undefined): StreamValue | undefined | null {
@@ -404,7 +416,7 @@ function xadd(c: Client, args: string[]): void {
   }
   if (existing === undefined) slice.set(key, s);
   else slice.beforeWrite(key);
-  s.append(id, args.slice(fieldPos), nodeLimits(c));
+  s.append(id, args, nodeLimits(c), fieldPos);
   const idText = formatId(id);
   c.w.bulk(idText);
   c.server.notify("t", "xadd", key, c.db);

@@ -396,6 +396,10 @@ function zaddGeneric(c: Client, args: string[], incrOnly: boolean): void {
   let i = 2;
   if (!incrOnly) {
     for (; i < args.length; i++) {
+      // Every option starts with a letter; a score (digits, sign, dot, "inf") rarely does, and
+      // is then not lower-cased only to be compared with the options.
+      const c0 = args[i].charCodeAt(0) | 0x20;
+      if (c0 < 0x61 || c0 > 0x7a) break;
       const o = args[i].toLowerCase();
       if (o === "nx") nx = true;
       else if (o === "xx") xx = true;

@@ -119,7 +119,7 @@ function passOf(key: string, passes: number): number {
 
 /** 32-bit FNV-1a of a whole key. */
 function keyHash(key: string): number {
-  let h = 0x811c9dc5;
+  let h = 0x811c9dc5 | 0; // as an int32, so that the loop stays in integer arithmetic
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }

@@ -42,6 +42,8 @@ export class RespParser {
   // Resumable multibulk state.
   private args: string[] | null = null;
   private argsLeft = 0;
+  /** Arguments of the current multibulk stored so far. */
+  private argsDone = 0;
   private bulkLen = -1;
   /** Value of the integer line readIntLine last parsed. */
   private intValue = 0;
@@ -222,7 +224,10 @@ export class RespParser {
     this.consumed += next - this.start;
     this.start = next;
     if (n <= 0) return false;
-    this.args = [];
+    // Sized up front (no growth on the way, no spare capacity) unless the count is large: a
+    // header alone must not make the parser allocate much, as in Redis.
+    this.args = n <= PREALLOC_ARGS ? new Array<string>(n) : [];
+    this.argsDone = 0;
     this.argsLeft = n;
     this.bulkLen = -1;
     return true;
@@ -254,13 +259,13 @@ export class RespParser {
       }
       const len = this.bulkLen;
       if (this.end - this.start < len + 2) return this.needMore();
-      args.push(
-        args.length === 0 && len <= NAME_CACHE_MAX_LEN
-          ? commandName(this.buf, this.start, len)
-          : len <= 12
-          ? shortLatin1(this.buf, this.start, len)
-          : latin1Slice(this.buf, this.start, this.start + len),
-      );
+      const done = this.argsDone;
+      args[done] = done === 0 && len <= NAME_CACHE_MAX_LEN
+        ? commandName(this.buf, this.start, len)
+        : len <= SHORT_LATIN1_MAX_LEN
+        ? shortLatin1(this.buf, this.start, len)
+        : latin1Slice(this.buf, this.start, this.start + len);
+      this.argsDone = done + 1;
       this.start += len + 2;
       this.consumed += len + 2;
       this.bulkLen = -1;
@@ -301,6 +306,10 @@ export class RespParser {
   }
 }
 
+/** Largest multibulk count whose argument array is allocated at its final size at once. */
+const PREALLOC_ARGS = 1024;
+/** Longest argument decoded by `shortLatin1` (longer ones take the native latin1 slice). */
+const SHORT_LATIN1_MAX_LEN = 24;
 /** Longest first argument (command name) kept in the name cache. */
 const NAME_CACHE_MAX_LEN = 24;
 const NAME_CACHE_SLOTS = 512;
@@ -322,15 +331,16 @@ function commandName(b: Buffer, i: number, len: number): string {
     while (j < len && cached.charCodeAt(j) === b[i + j]) j++;
     if (j === len) return cached;
   }
-  const s = len <= 12 ? shortLatin1(b, i, len) : latin1Slice(b, i, i + len);
+  const s = len <= SHORT_LATIN1_MAX_LEN ? shortLatin1(b, i, len) : latin1Slice(b, i, i + len);
   nameCache[slot] = s;
   return s;
 }
 
 /**
- * Decodes a short latin1 slice with one String.fromCharCode call (cheaper than the native
- * slice call). One call yields a flat string: pieced-together (cons) strings would cost
- * memory per stored key and a flattening copy on every hash lookup.
+ * Decodes a short latin1 slice (at most SHORT_LATIN1_MAX_LEN bytes) with one String.fromCharCode
+ * call: about twice as fast as the native slice call for keys of 16-24 bytes. One call yields a
+ * flat string: pieced-together (cons) strings would cost memory per stored key and a flattening
+ * copy on every hash lookup.
  */
 function shortLatin1(b: Uint8Array, i: number, len: number): string {
   const fc = String.fromCharCode;
@@ -371,6 +381,252 @@ function shortLatin1(b: Uint8Array, i: number, len: number): string {
         b[i + 9],
         b[i + 10],
       );
+    case 12:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+      );
+    case 13:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+        b[i + 12],
+      );
+    case 14:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+        b[i + 12],
+        b[i + 13],
+      );
+    case 15:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+        b[i + 12],
+        b[i + 13],
+        b[i + 14],
+      );
+    case 16:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+        b[i + 12],
+        b[i + 13],
+        b[i + 14],
+        b[i + 15],
+      );
+    case 17:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+        b[i + 12],
+        b[i + 13],
+        b[i + 14],
+        b[i + 15],
+        b[i + 16],
+      );
+    case 18:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+        b[i + 12],
+        b[i + 13],
+        b[i + 14],
+        b[i + 15],
+        b[i + 16],
+        b[i + 17],
+      );
+    case 19:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+        b[i + 12],
+        b[i + 13],
+        b[i + 14],
+        b[i + 15],
+        b[i + 16],
+        b[i + 17],
+        b[i + 18],
+      );
+    case 20:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+        b[i + 12],
+        b[i + 13],
+        b[i + 14],
+        b[i + 15],
+        b[i + 16],
+        b[i + 17],
+        b[i + 18],
+        b[i + 19],
+      );
+    case 21:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+        b[i + 12],
+        b[i + 13],
+        b[i + 14],
+        b[i + 15],
+        b[i + 16],
+        b[i + 17],
+        b[i + 18],
+        b[i + 19],
+        b[i + 20],
+      );
+    case 22:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+        b[i + 12],
+        b[i + 13],
+        b[i + 14],
+        b[i + 15],
+        b[i + 16],
+        b[i + 17],
+        b[i + 18],
+        b[i + 19],
+        b[i + 20],
+        b[i + 21],
+      );
+    case 23:
+      return fc(
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+        b[i + 4],
+        b[i + 5],
+        b[i + 6],
+        b[i + 7],
+        b[i + 8],
+        b[i + 9],
+        b[i + 10],
+        b[i + 11],
+        b[i + 12],
+        b[i + 13],
+        b[i + 14],
+        b[i + 15],
+        b[i + 16],
+        b[i + 17],
+        b[i + 18],
+        b[i + 19],
+        b[i + 20],
+        b[i + 21],
+        b[i + 22],
+      );
     default:
       return fc(
         b[i],
@@ -385,6 +641,18 @@ function shortLatin1(b: Uint8Array, i: number, len: number): string {
         b[i + 9],
         b[i + 10],
         b[i + 11],
+        b[i + 12],
+        b[i + 13],
+        b[i + 14],
+        b[i + 15],
+        b[i + 16],
+        b[i + 17],
+        b[i + 18],
+        b[i + 19],
+        b[i + 20],
+        b[i + 21],
+        b[i + 22],
+        b[i + 23],
       );
   }
 }

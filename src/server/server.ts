@@ -105,6 +105,8 @@ export class Server {
     config.onChange("maxmemory-policy", (v) => access.setPolicy(v as string));
     config.onChange("lfu-log-factor", (v) => access.lfuLogFactor = v as number);
     config.onChange("lfu-decay-time", (v) => access.lfuDecayTime = v as number);
+    this.stats.slowlogSlowerThan = config.num("slowlog_log_slower_than");
+    config.onChange("slowlog_log_slower_than", (v) => this.stats.slowlogSlowerThan = v as number);
     this.evictor = new Evictor(this);
     this.pubsub = new PubSub(this);
     this.journal = new Journal(this.store.numShards, commandKeyRouter(this.store.numShards), () => ({

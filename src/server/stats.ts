@@ -3,6 +3,7 @@
  *
  * Invariant: counters only grow, except through CONFIG RESETSTAT.
  */
+import type { CommandSpec } from "../commands/types.ts";
 
 /** Per-command counters (INFO commandstats). */
 export interface CommandStat {
@@ -62,6 +63,13 @@ export class Stats {
   commands = new Map<string, CommandStat>();
   /** Error replies by error code (ERR, WRONGTYPE, ...). */
   errors = new Map<string, number>();
+  /** `commands` entries by command id (CommandTraits.id), filled on first use. */
+  private byId: (CommandStat | undefined)[] = [];
+  /**
+   * The `slowlog_log_slower_than` flag (µs; negative disables the slow log), mirrored here by
+   * the server so that the dispatcher reads a field instead of looking the flag up per command.
+   */
+  slowlogSlowerThan = 10000;
   /** Fast commands run since the last `settleUntimed()`, whose time is shared out then. */
   private untimed: CommandStat[] = [];
   /** When the current untimed period started (performance.now ms). */
@@ -80,6 +88,17 @@ export class Stats {
   command(name: string): CommandStat {
     let s = this.commands.get(name);
     if (s === undefined) this.commands.set(name, s = { calls: 0, usec: 0, rejected: 0, failed: 0 });
+    return s;
+  }
+
+  /**
+   * Counters of the command `spec` (the same object `command(spec.name)` returns), found by the
+   * spec's registry id instead of a Map lookup by name: the dispatcher asks once per command.
+   */
+  commandOf(spec: CommandSpec): CommandStat {
+    const id = spec.traits!.id;
+    let s = this.byId[id];
+    if (s === undefined) this.byId[id] = s = this.command(spec.name);
     return s;
   }
 

@@ -33,6 +33,12 @@ export class DbSlice {
   expireCursor: Iterator<[string, number]> | null = null;
   /** The store's access-stamp state (policy, cached clocks, touch switch). */
   readonly access: AccessTracker;
+  /**
+   * Entry number in `data` of the key `get` found last (-1 after a miss): `replaceValue` right
+   * after a `get` of the same key (INCR, APPEND, ...) reuses it instead of hashing and probing
+   * again. It is only a hint, checked against the entry's key before use.
+   */
+  private lastEntry = -1;
 
   /** Creates the empty database `dbIndex` of `shard`. */
   constructor(readonly shard: Shard, readonly dbIndex: number) {
@@ -101,6 +107,7 @@ export class DbSlice {
   get(key: string): Value | undefined {
     const data = this.data;
     const e = data.entryOf(key);
+    this.lastEntry = e;
     if (e < 0) return undefined;
     // A live key is not removed here, so `e` stays valid.
     if (this.expires.size !== 0 && this.expireIfNeeded(key)) return undefined;
@@ -215,7 +222,10 @@ export class DbSlice {
   replaceValue(key: string, value: Value, made: number = STRING_MADE_BY_VALUE): void {
     this.beforeWrite(key);
     const data = this.data;
-    const e = data.put(key, value);
+    let e = this.lastEntry;
+    // Keys are unique, so an entry holding `key` is the entry of `key`.
+    if (e >= 0 && data.keyAt(e) === key) data.setValueAt(e, value);
+    else e = data.put(key, value);
     data.setStampAt(e, (data.stampAt(e) & STAMP_ACCESS_MASK) | (made << STAMP_MADE_SHIFT));
   }
 

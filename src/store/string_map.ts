@@ -7,6 +7,11 @@
  * and every stored key also grew the string table. This map hashes in JavaScript, keeps the
  * hashes inline in its index, and compares keys with `===` only when the hashes match.
  *
+ * The index also keeps each slot's key in `slotKeys`, next to (not behind) the entry number: a
+ * lookup in a large map then waits for two cache misses in a row (the slot, then the key's
+ * characters) instead of three (the slot, the entry, the key), since the CPU loads the slot's
+ * hash and key at once. That costs 8 bytes per slot.
+ *
  * Each entry also carries an access stamp, a small integer its owner may use (the keyspace keeps
  * Redis's LRU clock or LFU counter there, for OBJECT IDLETIME/FREQ and eviction); it sits next
  * to the value, so keeping it up to date costs no extra cache miss.
@@ -27,16 +32,44 @@ const STRIDE = 3;
 const MAX_RESERVE = 1 << 22;
 
 /** Random per-process seed, so that colliding key sets cannot be precomputed. */
-const SEED = (Math.random() * 0x100000000) >>> 0;
+const SEED = (Math.random() * 0x100000000) | 0;
 
-/** The 32-bit hash StringMap uses for `s` (FNV-1a over UTF-16 code units, with a final mix). */
-export function hashString(s: string): number {
-  let h = SEED ^ 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+/** Initial state of `hashString`'s FNV-1a loop (the seed folded into the offset basis). */
+export const HASH_BASIS: number = SEED ^ 0x811c9dc5;
+
+/** `hashString`'s final mix of its FNV-1a state `h`. */
+export function finishHash(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   return h | 0;
+}
+
+/** The last key hashed ahead of time by `primeHash`, and its hash. */
+let primedKey: string | null = null;
+let primedHash = 0;
+
+/**
+ * Records that `hashString(s)` is `h`, computed by a caller that walked `s` anyway: the key router
+ * (src/store/key_hash.ts) hashes a key for its shard and for its keyspace map in one loop, and
+ * the keyspace lookup that follows then finds the hash here instead of walking the key again.
+ */
+export function primeHash(s: string, h: number): void {
+  primedKey = s;
+  primedHash = h;
+}
+
+/** The 32-bit hash StringMap uses for `s` (FNV-1a over UTF-16 code units, with a final mix). */
+export function hashString(s: string): number {
+  if (s === primedKey) return primedHash;
+  let h = HASH_BASIS;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return finishHash(h);
+}
+
+/** An index's key array of `slots` empty slots (packed, so that reads need no hole checks). */
+function newSlotKeys(slots: number): (string | undefined)[] {
+  return new Array<string | undefined>(slots).fill(undefined);
 }
 
 const enum IterKind {
@@ -118,6 +151,8 @@ class StringMapIterator<V, T> implements IterableIterator<T> {
 export class StringMap<V> implements Iterable<[string, V]> {
   /** Two ints per slot: the key's hash and its entry number + 1 (0 empty, -1 deleted). */
   private index: Int32Array;
+  /** The key of each live slot (undefined for empty and deleted slots). */
+  private slotKeys: (string | undefined)[];
   private mask: number;
   /** Entries the index is sized for; `kv` is rehashed when it holds this many (live or deleted). */
   private capacity: number;
@@ -132,6 +167,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
     this.capacity = MIN_CAPACITY;
     this.mask = 2 * MIN_CAPACITY - 1;
     this.index = new Int32Array(4 * MIN_CAPACITY);
+    this.slotKeys = newSlotKeys(2 * MIN_CAPACITY);
     if (entries !== undefined) { for (const [k, v] of entries) this.set(k, v); }
   }
 
@@ -144,11 +180,11 @@ export class StringMap<V> implements Iterable<[string, V]> {
   private find(key: string, h: number): number {
     const index = this.index;
     const mask = this.mask;
-    const kv = this.kv;
+    const slotKeys = this.slotKeys;
     for (let s = h & mask;; s = (s + 1) & mask) {
       const e = index[2 * s + 1];
       if (e === EMPTY) return -1;
-      if (e > 0 && index[2 * s] === h && kv[STRIDE * (e - 1)] === key) return s;
+      if (e > 0 && index[2 * s] === h && slotKeys[s] === key) return s;
     }
   }
 
@@ -170,6 +206,11 @@ export class StringMap<V> implements Iterable<[string, V]> {
   /** The value of entry `e` (from entryOf or put). */
   valueAt(e: number): V {
     return this.kv[STRIDE * e + 1] as V;
+  }
+
+  /** Replaces the value of live entry `e` (from entryOf or put), keeping its key, place and stamp. */
+  setValueAt(e: number, value: V): void {
+    this.kv[STRIDE * e + 1] = value;
   }
 
   /** The access stamp of entry `e`: a small integer the owner keeps with the key (0 when new). */
@@ -221,7 +262,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
     const h = hashString(key);
     let index = this.index;
     let mask = this.mask;
-    const kv = this.kv;
+    const slotKeys = this.slotKeys;
     // One probe finds the key or the first reusable slot.
     let free = -1;
     let s = h & mask;
@@ -229,14 +270,14 @@ export class StringMap<V> implements Iterable<[string, V]> {
       const e = index[2 * s + 1];
       if (e === EMPTY) break;
       if (e > 0) {
-        if (index[2 * s] === h && kv[STRIDE * (e - 1)] === key) {
-          kv[STRIDE * (e - 1) + 1] = value;
+        if (index[2 * s] === h && slotKeys[s] === key) {
+          this.kv[STRIDE * (e - 1) + 1] = value;
           return e - 1;
         }
       } else if (free < 0) free = s;
     }
     if (free < 0) free = s;
-    if (kv.length >= STRIDE * this.capacity) {
+    if (this.kv.length >= STRIDE * this.capacity) {
       // Full: grow if over half the entries are live, else just drop the deleted ones.
       this.rehash(this.live >= this.capacity >> 1 ? this.capacity * 2 : this.capacity);
       index = this.index;
@@ -247,6 +288,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
     this.kv.push(key, value, 0);
     index[2 * free] = h;
     index[2 * free + 1] = e + 1;
+    this.slotKeys[free] = key;
     this.live++;
     return e;
   }
@@ -269,6 +311,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
     if (s < 0) return false;
     const e = this.index[2 * s + 1] - 1;
     this.index[2 * s + 1] = DELETED;
+    this.slotKeys[s] = undefined;
     this.kv[STRIDE * e] = undefined;
     this.kv[STRIDE * e + 1] = undefined;
     this.live--;
@@ -285,38 +328,57 @@ export class StringMap<V> implements Iterable<[string, V]> {
     this.capacity = MIN_CAPACITY;
     this.mask = 2 * MIN_CAPACITY - 1;
     this.index = new Int32Array(4 * MIN_CAPACITY);
+    this.slotKeys = newSlotKeys(2 * MIN_CAPACITY);
     this.forEachIterator((it) => it.pos = 0);
   }
 
   /**
-   * Rebuilds the entries without the deleted ones, with room for `capacity` entries (a power of
-   * two, at least twice the live count), moving every live iterator to the same logical place.
+   * Rebuilds the index with room for `capacity` entries (a power of two, at least twice the live
+   * count). Deleted entries, if any, are dropped from the entries first, moving every live
+   * iterator to the same logical place; without any, the entries stay as they are (a map that
+   * only grew keeps its entry array). The new index is filled from the old one, whose slots hold
+   * each key's hash and key: no key is hashed, and no key string is read, again.
    */
   private rehash(capacity: number): void {
     const old = this.kv;
     const oldUsed = old.length / STRIDE;
-    const cursors: StringMapIterator<V, unknown>[] = [];
-    this.forEachIterator((it) => cursors.push(it));
-    cursors.sort((a, b) => a.pos - b.pos);
-    const kv: unknown[] = [];
+    let remap: Int32Array | null = null;
+    if (this.live !== oldUsed) {
+      const cursors: StringMapIterator<V, unknown>[] = [];
+      this.forEachIterator((it) => cursors.push(it));
+      cursors.sort((a, b) => a.pos - b.pos);
+      remap = new Int32Array(oldUsed);
+      const kv: unknown[] = [];
+      let c = 0;
+      let w = 0;
+      for (let e = 0; e < oldUsed; e++) {
+        while (c < cursors.length && cursors[c].pos <= e) cursors[c++].pos = w;
+        const k = old[STRIDE * e] as string | undefined;
+        if (k === undefined) continue;
+        kv.push(k, old[STRIDE * e + 1], old[STRIDE * e + 2]);
+        remap[e] = w++;
+      }
+      while (c < cursors.length) cursors[c++].pos = w;
+      this.kv = kv;
+    }
+    const oldIndex = this.index;
+    const oldKeys = this.slotKeys;
+    const oldSlots = oldKeys.length;
     const mask = 2 * capacity - 1;
     const index = new Int32Array(4 * capacity);
-    let c = 0;
-    let w = 0;
-    for (let e = 0; e < oldUsed; e++) {
-      while (c < cursors.length && cursors[c].pos <= e) cursors[c++].pos = w;
-      const k = old[STRIDE * e] as string | undefined;
-      if (k === undefined) continue;
-      kv.push(k, old[STRIDE * e + 1], old[STRIDE * e + 2]);
-      const h = hashString(k);
+    const slotKeys = newSlotKeys(2 * capacity);
+    for (let s = 0; s < oldSlots; s++) {
+      const e = oldIndex[2 * s + 1];
+      if (e <= 0) continue;
+      const h = oldIndex[2 * s];
       let t = h & mask;
       while (index[2 * t + 1] !== EMPTY) t = (t + 1) & mask;
       index[2 * t] = h;
-      index[2 * t + 1] = ++w;
+      index[2 * t + 1] = remap === null ? e : remap[e - 1] + 1;
+      slotKeys[t] = oldKeys[s];
     }
-    while (c < cursors.length) cursors[c++].pos = w;
-    this.kv = kv;
     this.index = index;
+    this.slotKeys = slotKeys;
     this.mask = mask;
     this.capacity = capacity;
   }

@@ -167,6 +167,9 @@ export function lpEntrySize(s: string): number {
   return enclen + backlen;
 }
 
+/** Most entries a new node is sized for up front (see `StreamValue.append`). */
+const MAX_NODE_PRESIZE = 128;
+
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 
@@ -283,13 +286,14 @@ export class StreamNode {
    * Appends an entry with interleaved `fieldsValues` (IDs ascending; the caller checked
    * ordering and node limits). The entry is stored without field names when they equal the
    * master fields, as Redis flags it SAMEFIELDS; `deleted` adds it as a tombstone (RDB loading).
+   * The pairs start at `fieldsValues[from]` (XADD passes its argument vector).
    */
-  appendEntry(id: StreamID, fieldsValues: string[], deleted = false): void {
-    const numFields = fieldsValues.length >> 1;
+  appendEntry(id: StreamID, fieldsValues: string[], deleted = false, from = 0): void {
+    const numFields = (fieldsValues.length - from) >> 1;
     let flags = 0;
     if (numFields === this.masterFields.length) {
       let same = true;
-      for (let i = 0; i < numFields && same; i++) same = fieldsValues[2 * i] === this.masterFields[i];
+      for (let i = 0; i < numFields && same; i++) same = fieldsValues[from + 2 * i] === this.masterFields[i];
       if (same) flags = FLAG_SAMEFIELDS;
     }
     let bytes = 2 + lpIntEntrySize(BigInt.asIntN(64, id.ms - this.masterId.ms)) +
@@ -298,13 +302,14 @@ export class StreamNode {
     let lpCount = numFields + 3;
     if (flags & FLAG_SAMEFIELDS) {
       for (let i = 0; i < numFields; i++) {
-        const v = fieldsValues[2 * i + 1];
+        const v = fieldsValues[from + 2 * i + 1];
         strings.push(v);
         bytes += lpEntrySize(v);
       }
     } else {
       bytes += lpSmallIntEntrySize(numFields);
-      for (const s of fieldsValues) {
+      for (let i = from; i < fieldsValues.length; i++) {
+        const s = fieldsValues[i];
         strings.push(s);
         bytes += lpEntrySize(s);
       }
@@ -591,8 +596,25 @@ export class StreamValue implements CollectionValue {
   firstId: StreamID = MIN_ID;
   /** Largest ID ever deleted. */
   maxDeletedId: StreamID = MIN_ID;
-  /** Entries ever added. */
-  entriesAdded = 0n;
+  /** Entries ever added while that fits a safe integer (see `entriesAdded`). */
+  private added = 0;
+  /** Entries ever added once that no longer fits `added` (XSETID can set any 64-bit count). */
+  private addedBig: bigint | null = null;
+
+  /** Entries ever added. (Counted as a number: a BigInt increment per XADD allocates.) */
+  get entriesAdded(): bigint {
+    return this.addedBig ?? BigInt(this.added);
+  }
+
+  /** Sets the count of entries ever added (XSETID ENTRIESADDED, RDB loading, copies). */
+  set entriesAdded(v: bigint) {
+    if (v >= 0n && v <= MAX_SAFE) {
+      this.added = Number(v);
+      this.addedBig = null;
+    } else {
+      this.addedBig = v;
+    }
+  }
   /** Consumer groups by name (null until the first group is created, like Redis). */
   groups: StringMap<StreamGroup> | null = null;
 
@@ -608,12 +630,12 @@ export class StreamValue implements CollectionValue {
 
   /**
    * Appends an entry with interleaved `fieldsValues` under `id` (> lastId, checked by the
-   * caller), opening a new node where Redis would.
+   * caller), opening a new node where Redis would. The pairs start at `fieldsValues[from]`.
    */
-  append(id: StreamID, fieldsValues: string[], limits: NodeLimits): void {
-    const numFields = fieldsValues.length >> 1;
+  append(id: StreamID, fieldsValues: string[], limits: NodeLimits, from = 0): void {
+    const numFields = (fieldsValues.length - from) >> 1;
     let totelelen = 0;
-    for (const s of fieldsValues) totelelen += s.length;
+    for (let i = from; i < fieldsValues.length; i++) totelelen += fieldsValues[i].length;
     let node: StreamNode | undefined = this.nodes[this.nodes.length - 1];
     if (node !== undefined) {
       let maxBytes = limits.maxBytes;
@@ -623,13 +645,18 @@ export class StreamValue implements CollectionValue {
     }
     if (node === undefined) {
       const fields = new Array<string>(numFields);
-      for (let i = 0; i < numFields; i++) fields[i] = fieldsValues[2 * i];
-      node = new StreamNode(id, fields);
+      for (let i = 0; i < numFields; i++) fields[i] = fieldsValues[from + 2 * i];
+      // A node that follows a full one will most likely fill up the same way: sizing it like
+      // that one at once saves growing its arrays (each growth allocates and copies three).
+      const full = this.nodes[this.nodes.length - 1];
+      const capacity = full === undefined ? 8 : Math.min(Math.max(full.count, 8), MAX_NODE_PRESIZE);
+      node = new StreamNode(id, fields, capacity);
       this.nodes.push(node);
     }
-    node.appendEntry(id, fieldsValues);
+    node.appendEntry(id, fieldsValues, false, from);
     this.length++;
-    this.entriesAdded++;
+    if (this.addedBig === null && this.added < Number.MAX_SAFE_INTEGER) this.added++;
+    else this.entriesAdded = this.entriesAdded + 1n;
     this.lastId = id;
     if (this.length === 1) this.firstId = id;
   }

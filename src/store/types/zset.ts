@@ -24,9 +24,9 @@ import { DenseStringMap } from "../dense_string_map.ts";
 import { formatDouble } from "../../resp/writer.ts";
 
 /** Most entries a leaf holds before it splits. */
-const LEAF_MAX = 128;
+const LEAF_MAX = 64;
 /** Fewest entries a non-root leaf holds before it borrows or merges. */
-const LEAF_MIN = 32;
+const LEAF_MIN = 16;
 /** Most children an inner node holds before it splits. */
 const INNER_MAX = 64;
 /** Fewest children a non-root inner node holds before it borrows or merges. */
@@ -87,26 +87,46 @@ function past(mode: Seek, s: number, m: string, es: number, em: string): boolean
   }
 }
 
-/** Inserts `x` at index `i` of `a` (like `splice(i, 0, x)`, without allocating the removed-items array). */
-function insertAt<T>(a: T[], i: number, x: T): void {
-  let j = a.length;
-  a.push(x);
-  for (; j > i; j--) a[j] = a[j - 1];
-  a[i] = x;
-}
-
-/** Removes `k` items of `a` from index `i` (like `splice(i, k)`, without allocating the removed-items array). */
-function removeFrom<T>(a: T[], i: number, k: number): void {
-  const n = a.length;
-  for (let j = i + k; j < n; j++) a[j - k] = a[j];
-  a.length = n - k;
-}
-
 /** Orders two entries: by score, then by member bytes. */
 export function compareEntries(s1: number, m1: string, s2: number, m2: string): number {
   if (s1 < s2) return -1;
   if (s1 > s2) return 1;
   return m1 < m2 ? -1 : m1 > m2 ? 1 : 0;
+}
+
+// Insertion into and removal from a leaf's arrays, by hand: Array#splice is a builtin call that
+// also allocates the array of removed elements and runs the write barrier over every element it
+// moves, which made it the largest single cost of ZADD. (Two copies of each, so that each
+// stays monomorphic: members are strings, scores unboxed doubles.)
+
+/** Inserts `m` at index `i` of `a`. */
+function insertMember(a: string[], i: number, m: string): void {
+  let j = a.length;
+  a.push(m);
+  for (; j > i; j--) a[j] = a[j - 1];
+  a[i] = m;
+}
+
+/** Inserts `s` at index `i` of `a`. */
+function insertScore(a: number[], i: number, s: number): void {
+  let j = a.length;
+  a.push(s);
+  for (; j > i; j--) a[j] = a[j - 1];
+  a[i] = s;
+}
+
+/** Removes the `k` elements from index `i` of `a` (i + k ≤ a.length). */
+function removeMembers(a: string[], i: number, k: number): void {
+  const n = a.length;
+  for (let j = i + k; j < n; j++) a[j - k] = a[j];
+  for (let j = 0; j < k; j++) a.pop();
+}
+
+/** Removes the `k` elements from index `i` of `a` (i + k ≤ a.length). */
+function removeScores(a: number[], i: number, k: number): void {
+  const n = a.length;
+  for (let j = i + k; j < n; j++) a[j - k] = a[j];
+  for (let j = 0; j < k; j++) a.pop();
 }
 
 // Scratch path of the last descent (inner nodes and the child index taken in each). Reused to
@@ -198,7 +218,7 @@ export class ZSetValue implements CollectionValue {
   /** Changes the score of a member known to be in the set with score `oldScore`. */
   update(member: string, oldScore: number, newScore: number): void {
     if (Object.is(oldScore, newScore)) return;
-    this.seek(Seek.KeyAfter, oldScore, member);
+    this.seek(Seek.KeyAfter, oldScore, member, false);
     const leaf = foundLeaf;
     const i = foundIdx - 1;
     // Stays in place when it keeps its order with both neighbours in the same leaf (the
@@ -222,7 +242,7 @@ export class ZSetValue implements CollectionValue {
   remove(member: string): boolean {
     const score = this.score(member);
     if (score === undefined) return false;
-    this.seek(Seek.KeyAfter, score, member);
+    this.seek(Seek.KeyAfter, score, member, false);
     this.removeFound(foundIdx - 1, 1);
     return true;
   }
@@ -398,9 +418,10 @@ export class ZSetValue implements CollectionValue {
   /**
    * Descends to the first entry satisfying `mode` for (s, m), recording the path. Leaves the
    * position in foundLeaf/foundIdx (foundIdx may equal the leaf's length: the position is
-   * then the start of the next leaf) and returns its rank (entries before it).
+   * then the start of the next leaf) and returns its rank (entries before it), or 0 when
+   * `withRank` is false (summing the counts left of the path is then skipped).
    */
-  private seek(mode: Seek, s: number, m: string): number {
+  private seek(mode: Seek, s: number, m: string, withRank = true): number {
     let node = this.root;
     let rank = 0;
     pathLen = 0;
@@ -416,8 +437,10 @@ export class ZSetValue implements CollectionValue {
         else lo = mid + 1;
       }
       const j = lo - 1;
-      const counts = node.counts;
-      for (let i = 0; i < j; i++) rank += counts[i];
+      if (withRank) {
+        const counts = node.counts;
+        for (let i = 0; i < j; i++) rank += counts[i];
+      }
       pathNodes[pathLen] = node;
       pathIdx[pathLen] = j;
       pathLen++;
@@ -459,10 +482,10 @@ export class ZSetValue implements CollectionValue {
    * the caller unless a root split creates it.
    */
   private insertEntry(member: string, score: number): void {
-    this.seek(Seek.KeyAfter, score, member);
+    this.seek(Seek.KeyAfter, score, member, false);
     const leaf = foundLeaf;
-    insertAt(leaf.members, foundIdx, member);
-    insertAt(leaf.scores, foundIdx, score);
+    insertMember(leaf.members, foundIdx, member);
+    insertScore(leaf.scores, foundIdx, score);
     for (let d = 0; d < pathLen; d++) pathNodes[d].counts[pathIdx[d]]++;
     this.length++;
     if (leaf.members.length > LEAF_MAX) this.splitLeaf(leaf);
@@ -485,8 +508,8 @@ export class ZSetValue implements CollectionValue {
     const leaf = foundLeaf;
     const k = Math.min(leaf.members.length - i, count);
     if (unindex && this.index !== null) { for (let j = i; j < i + k; j++) this.index.delete(leaf.members[j]); }
-    removeFrom(leaf.members, i, k);
-    removeFrom(leaf.scores, i, k);
+    removeMembers(leaf.members, i, k);
+    removeScores(leaf.scores, i, k);
     for (let d = 0; d < pathLen; d++) pathNodes[d].counts[pathIdx[d]] -= k;
     this.length -= k;
     if (pathLen > 0 && leaf.members.length < LEAF_MIN) this.fixLeaf();
