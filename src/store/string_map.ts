@@ -10,7 +10,8 @@
  * The index also keeps each slot's key in `slotKeys`, next to (not behind) the entry number: a
  * lookup in a large map then waits for two cache misses in a row (the slot, then the key's
  * characters) instead of three (the slot, the entry, the key), since the CPU loads the slot's
- * hash and key at once. That costs 8 bytes per slot.
+ * hash and key at once. That costs 8 bytes per slot. A map reserved empty for many keys (an
+ * RDB load) skips them until its first lookup, which rebuilds them in one pass.
  *
  * Each entry also carries an access stamp, a small integer its owner may use (the keyspace keeps
  * Redis's LRU clock or LFU counter there, for OBJECT IDLETIME/FREQ and eviction); it sits next
@@ -30,6 +31,9 @@ const MIN_CAPACITY = 4;
 const STRIDE = 3;
 /** Most entries `reserve` prepares for at once (an index of 32 MB). */
 const MAX_RESERVE = 1 << 22;
+
+/** Reserved size from which an empty map is treated as bulk-loaded (see `reserve`). */
+const BULK_LOAD_MIN = 1 << 12;
 
 /** Random per-process seed, so that colliding key sets cannot be precomputed. */
 const SEED = (Math.random() * 0x100000000) | 0;
@@ -151,8 +155,11 @@ class StringMapIterator<V, T> implements IterableIterator<T> {
 export class StringMap<V> implements Iterable<[string, V]> {
   /** Two ints per slot: the key's hash and its entry number + 1 (0 empty, -1 deleted). */
   private index: Int32Array;
-  /** The key of each live slot (undefined for empty and deleted slots). */
-  private slotKeys: (string | undefined)[];
+  /**
+   * The key of each live slot (undefined for empty and deleted slots); null while a bulk load
+   * fills the map (see `reserve`), until the first lookup rebuilds it.
+   */
+  private slotKeys: (string | undefined)[] | null;
   private mask: number;
   /** Entries the index is sized for; `kv` is rehashed when it holds this many (live or deleted). */
   private capacity: number;
@@ -180,7 +187,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
   private find(key: string, h: number): number {
     const index = this.index;
     const mask = this.mask;
-    const slotKeys = this.slotKeys;
+    const slotKeys = this.slotKeys ?? this.restoreSlotKeys();
     for (let s = h & mask;; s = (s + 1) & mask) {
       const e = index[2 * s + 1];
       if (e === EMPTY) return -1;
@@ -270,7 +277,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
       const e = index[2 * s + 1];
       if (e === EMPTY) break;
       if (e > 0) {
-        if (index[2 * s] === h && slotKeys[s] === key) {
+        if (index[2 * s] === h && (slotKeys !== null ? slotKeys[s] : this.kv[STRIDE * (e - 1)]) === key) {
           this.kv[STRIDE * (e - 1) + 1] = value;
           return e - 1;
         }
@@ -288,7 +295,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
     this.kv.push(key, value, 0);
     index[2 * free] = h;
     index[2 * free + 1] = e + 1;
-    this.slotKeys[free] = key;
+    if (this.slotKeys !== null) this.slotKeys[free] = key;
     this.live++;
     return e;
   }
@@ -303,6 +310,23 @@ export class StringMap<V> implements Iterable<[string, V]> {
     let capacity = this.capacity;
     while (capacity < want) capacity *= 2;
     this.rehash(capacity);
+    // An empty map reserved for many keys is being bulk-loaded: storing each new key in
+    // `slotKeys` too would double the young-to-old pointer stores (a garbage collector cost) of
+    // the load, so the slot keys are rebuilt once, by the first lookup, when the keys are old.
+    if (this.live === 0 && want >= BULK_LOAD_MIN) this.slotKeys = null;
+  }
+
+  /** Rebuilds `slotKeys` from the index and the entries (after a bulk load); returns it. */
+  private restoreSlotKeys(): (string | undefined)[] {
+    const index = this.index;
+    const kv = this.kv;
+    const slotKeys = newSlotKeys(index.length / 2);
+    for (let s = 0; s < slotKeys.length; s++) {
+      const e = index[2 * s + 1];
+      if (e > 0) slotKeys[s] = kv[STRIDE * (e - 1)] as string;
+    }
+    this.slotKeys = slotKeys;
+    return slotKeys;
   }
 
   /** Removes `key`; returns whether it was present. */
@@ -311,7 +335,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
     if (s < 0) return false;
     const e = this.index[2 * s + 1] - 1;
     this.index[2 * s + 1] = DELETED;
-    this.slotKeys[s] = undefined;
+    this.slotKeys![s] = undefined;
     this.kv[STRIDE * e] = undefined;
     this.kv[STRIDE * e + 1] = undefined;
     this.live--;
@@ -363,10 +387,10 @@ export class StringMap<V> implements Iterable<[string, V]> {
     }
     const oldIndex = this.index;
     const oldKeys = this.slotKeys;
-    const oldSlots = oldKeys.length;
+    const oldSlots = oldIndex.length / 2;
     const mask = 2 * capacity - 1;
     const index = new Int32Array(4 * capacity);
-    const slotKeys = newSlotKeys(2 * capacity);
+    const slotKeys = oldKeys === null ? null : newSlotKeys(2 * capacity);
     for (let s = 0; s < oldSlots; s++) {
       const e = oldIndex[2 * s + 1];
       if (e <= 0) continue;
@@ -375,7 +399,7 @@ export class StringMap<V> implements Iterable<[string, V]> {
       while (index[2 * t + 1] !== EMPTY) t = (t + 1) & mask;
       index[2 * t] = h;
       index[2 * t + 1] = remap === null ? e : remap[e - 1] + 1;
-      slotKeys[t] = oldKeys[s];
+      if (slotKeys !== null) slotKeys[t] = oldKeys![s];
     }
     this.index = index;
     this.slotKeys = slotKeys;

@@ -163,3 +163,31 @@ Deno.test("StringMap: randomEntry returns live entries only, and every one event
   }
   assert.equal(seen.size, 8);
 });
+
+Deno.test("StringMap: a bulk load after reserve (slot keys rebuilt by the first lookup) matches Map", () => {
+  const rand = rng(7);
+  const m = new StringMap<number>();
+  const ref = new Map<string, number>();
+  m.reserve(20_000);
+  // Loads with duplicates and a growth past the reserved size, before any lookup.
+  for (let i = 0; i < 40_000; i++) {
+    const k = `k${Math.floor(rand() * 30_000)}`;
+    const e = m.put(k, i);
+    ref.set(k, i);
+    assert.equal(m.valueAt(e), i);
+  }
+  assert.equal(m.size, ref.size);
+  for (const [k, v] of ref) assert.equal(m.get(k), v);
+  assert.equal(m.get("absent"), undefined);
+  // After the rebuild, writes, deletions and iteration behave as usual.
+  for (let i = 0; i < 10_000; i++) {
+    const k = `k${Math.floor(rand() * 40_000)}`;
+    if (rand() < 0.5) {
+      assert.equal(m.delete(k), ref.delete(k));
+    } else {
+      m.set(k, -i);
+      ref.set(k, -i);
+    }
+  }
+  assert.deepEqual([...m], [...ref]);
+});
