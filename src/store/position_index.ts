@@ -58,18 +58,28 @@ export class PositionIndex {
   /** Position of `key` in `array`, or -1 when the index does not hold it. */
   find(key: string, array: readonly string[]): number {
     const slots = this.slots;
+    if (slots === null) return this.scan(key, array);
+    const s = this.slotOf(key, array, slots);
+    return s < 0 ? -1 : slots[2 * s + 1] - 1;
+  }
+
+  /** Position of `key` found by scanning the first `count` keys of `array` (no table yet), or -1. */
+  private scan(key: string, array: readonly string[]): number {
+    const n = this.count;
     const stride = this.stride;
-    if (slots === null) {
-      const n = this.count;
-      for (let p = 0; p < n; p++) if (array[p * stride] === key) return p;
-      return -1;
-    }
+    for (let p = 0; p < n; p++) if (array[p * stride] === key) return p;
+    return -1;
+  }
+
+  /** The table slot holding `key`, or -1. */
+  private slotOf(key: string, array: readonly string[], slots: Int32Array): number {
     const h = hashString(key);
     const mask = this.mask;
+    const stride = this.stride;
     for (let s = h & mask;; s = (s + 1) & mask) {
       const p = slots[2 * s + 1];
       if (p === 0) return -1;
-      if (slots[2 * s] === h && array[(p - 1) * stride] === key) return p - 1;
+      if (slots[2 * s] === h && array[(p - 1) * stride] === key) return s;
     }
   }
 
@@ -81,8 +91,9 @@ export class PositionIndex {
     const stride = this.stride;
     let slots = this.slots;
     if (slots === null) {
+      const found = this.scan(key, array);
+      if (found >= 0) return found;
       const n = this.count;
-      for (let p = 0; p < n; p++) if (array[p * stride] === key) return p;
       if (n < LINEAR_MAX) {
         this.count++;
         return -1;
@@ -115,27 +126,16 @@ export class PositionIndex {
    */
   delete(key: string, array: readonly string[]): number {
     const slots = this.slots;
-    const stride = this.stride;
     if (slots === null) {
-      const n = this.count;
-      for (let p = 0; p < n; p++) {
-        if (array[p * stride] === key) {
-          this.count--;
-          return p;
-        }
-      }
-      return -1;
+      const p = this.scan(key, array);
+      if (p >= 0) this.count--;
+      return p;
     }
-    const h = hashString(key);
-    const mask = this.mask;
-    for (let s = h & mask;; s = (s + 1) & mask) {
-      const p = slots[2 * s + 1];
-      if (p === 0) return -1;
-      if (slots[2 * s] === h && array[(p - 1) * stride] === key) {
-        this.removeSlot(slots, s);
-        return p - 1;
-      }
-    }
+    const s = this.slotOf(key, array, slots);
+    if (s < 0) return -1;
+    const p = slots[2 * s + 1] - 1;
+    this.removeSlot(slots, s);
+    return p;
   }
 
   /** Records that `key`, held at position `from`, now lives at position `to`. */

@@ -6,6 +6,7 @@
  * asked; a comparison failure names the first differing keys.
  */
 import { type Reply, RespClient, type ServerProcess, waitFor } from "./server.ts";
+import { rng } from "./rng.ts";
 
 /** Sends one command on a fresh connection and returns the reply. */
 export async function call(port: number, ...args: (string | number)[]): Promise<Reply> {
@@ -108,18 +109,6 @@ export async function assertSameData(primaryPort: number, replicaPort: number): 
       `datasets differ (digest ${a} vs ${b}, ${da.size} vs ${db.size} keys):\n  ${diffs.slice(0, 20).join("\n  ")}`,
     );
   }
-}
-
-/** A small seeded PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Options of a write load. */

@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { redisCli, type Reply, RespClient, startServer } from "../helpers/server.ts";
 import { startRedis } from "../helpers/redis.ts";
+import { rng } from "../helpers/rng.ts";
 
 /** Sends the same command to damselfly and redis-server and asserts equal replies. */
 async function same(ours: RespClient, theirs: RespClient, ...cmd: (string | number)[]): Promise<Reply> {
@@ -16,18 +17,6 @@ async function same(ours: RespClient, theirs: RespClient, ...cmd: (string | numb
   const b = await theirs.call(...cmd);
   assert.deepEqual(a, b, `reply to ${JSON.stringify(cmd)}`);
   return a;
-}
-
-/** A seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Points clustered around interesting places, with duplicates and extreme coordinates. */

@@ -15,6 +15,7 @@ import { assertSameKeyEvents } from "../helpers/differential.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
 
 import { type Arg, type Step, Twin } from "../helpers/raw_twin.ts";
+import { rng } from "../helpers/rng.ts";
 
 /** Deterministic command script covering every hash command, option and error. */
 function script(p: string, proto: 2 | 3): Step[] {
@@ -186,18 +187,6 @@ function script(p: string, proto: 2 | 3): Step[] {
     ["HMGET", k("big"), "f5", "f0", "f510"],
     ["TYPE", k("big")],
   ];
-}
-
-/** A seeded pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Random increments of many shapes, for HINCRBYFLOAT. */

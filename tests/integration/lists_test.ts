@@ -19,6 +19,7 @@ import { Client } from "../../src/server/client.ts";
 import { dispatch } from "../../src/commands/dispatcher.ts";
 
 import { type Arg, RawClient, Twin } from "../helpers/raw_twin.ts";
+import { rng } from "../helpers/rng.ts";
 
 /** Deterministic command script covering every list command, option and error. */
 function script(p: string): Arg[][] {
@@ -249,18 +250,6 @@ function script(p: string): Arg[][] {
     ["LRANGE", k("b"), 0, -1],
     ["LRANGE", k("bin"), 0, -1],
   ];
-}
-
-/** A seeded pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A random mix of list writes and reads over three keys. */

@@ -23,6 +23,7 @@ import {
 import { entryOf, parseCron, ShardSnapshot, snapshotOptions } from "../../src/rdb/snapshot.ts";
 import { type RdbWritableEntry, RdbWriter } from "../../src/rdb/writer.ts";
 import { InProcessServer } from "../helpers/in_process.ts";
+import { rng as prng } from "../helpers/rng.ts";
 
 const FIXTURES = new URL("../fixtures/rdb/", import.meta.url).pathname;
 
@@ -687,18 +688,6 @@ Deno.test("BGSAVE under concurrent writes saves exactly the dataset of the momen
 
 // ---------------------------------------------------------------------------------------------
 // The walk itself, in-process: many passes, writes between every two slices
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A record as comparable text (made at once: the walk reuses its record objects). */
 function recordText(e: RdbWritableEntry): string {

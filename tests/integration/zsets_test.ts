@@ -14,6 +14,7 @@ import { InProcessServer } from "../helpers/in_process.ts";
 import { Client } from "../../src/server/client.ts";
 import { RespWriter } from "../../src/resp/writer.ts";
 import { dispatch } from "../../src/commands/dispatcher.ts";
+import { rng } from "../helpers/rng.ts";
 
 /** A pair of connections, one to damselfly and one to redis-server, fed the same commands. */
 class Twin {
@@ -349,14 +350,7 @@ function script(p: string): (string | number)[][] {
 
 /** Seeded random commands over a few keys (deterministic replies only). */
 function randomScript(p: string, seed: number, n: number): (string | number)[][] {
-  let a = seed >>> 0;
-  const r = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = rng(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
   const keys = [`${p}:r1`, `${p}:r2`, `${p}:r3`];
   const member = () => "m" + Math.floor(r() * 400);

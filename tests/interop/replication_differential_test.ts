@@ -14,7 +14,8 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { startRedis } from "../helpers/redis.ts";
 import { startServer, waitFor } from "../helpers/server.ts";
-import { call, info, rng, waitState } from "../helpers/replication.ts";
+import { call, info, waitState } from "../helpers/replication.ts";
+import { rng } from "../helpers/rng.ts";
 import { dumpDataset } from "../helpers/dataset_dump.ts";
 
 const ROUNDS = 3;

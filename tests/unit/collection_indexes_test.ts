@@ -8,18 +8,7 @@ import assert from "node:assert/strict";
 import { HashValue } from "../../src/store/types/hash.ts";
 import { SetValue } from "../../src/store/types/set.ts";
 import { ZSetValue } from "../../src/store/types/zset.ts";
-
-/** Deterministic PRNG (mulberry32) so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../helpers/rng.ts";
 
 Deno.test("HashValue.fromDistinctEntries and SetValue.fromDistinctMembers find repeats at any size", () => {
   for (const n of [1, 5, 8, 9, 40, 1000]) {

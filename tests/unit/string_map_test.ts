@@ -5,18 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { StringMap } from "../../src/store/string_map.ts";
-
-/** Deterministic PRNG (mulberry32) so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../helpers/rng.ts";
 
 Deno.test("StringMap: basic Map API", () => {
   const m = new StringMap<number>([["a", 1], ["b", 2]]);

@@ -8,18 +8,7 @@ import assert from "node:assert/strict";
 import { ListValue } from "../../src/store/types/list.ts";
 import { HashValue } from "../../src/store/types/hash.ts";
 import { SetValue } from "../../src/store/types/set.ts";
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../helpers/rng.ts";
 
 Deno.test("ListValue matches an array model under random pushes, pops, inserts, removals and trims", () => {
   const r = rng(7);

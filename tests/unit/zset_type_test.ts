@@ -4,18 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { compareEntries, ZSetValue } from "../../src/store/types/zset.ts";
-
-/** A deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../helpers/rng.ts";
 
 /** The naive model: an array of [member, score] kept sorted. */
 class Model {
