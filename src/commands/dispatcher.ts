@@ -80,23 +80,6 @@ export function resolveCommand(args: string[]): { spec: CommandSpec; error: stri
   return { spec, error: null };
 }
 
-/** The command name `cachedLookup` resolved last, and its spec. */
-let lastName = "";
-let lastSpec: CommandSpec | undefined = undefined;
-
-/**
- * `lookupCommand` with a one-entry memo: the parser hands out the same string object for a
- * command name it has seen recently, so in a pipeline of one command the comparison is a pointer
- * check and the command table is not probed again (the table never changes).
- */
-function cachedLookup(name: string): CommandSpec | undefined {
-  if (name === lastName) return lastSpec;
-  const spec = lookupCommand(name);
-  lastName = name;
-  lastSpec = spec;
-  return spec;
-}
-
 /** Per-execution record a handler can adjust: the recorded (journaled) form of a write. */
 let propagateOverride: string[][] | null = null;
 
@@ -140,7 +123,7 @@ function reject(c: Client, spec: CommandSpec | null, text: string): void {
  * Executes one command for `client`. Returns a promise only for commands that block.
  */
 export function dispatch(c: Client, args: string[]): void | Promise<void> {
-  let spec = cachedLookup(args[0]);
+  let spec = lookupCommand(args[0]);
   if (spec === undefined) {
     if (c.multi) c.multi.aborted = true;
     replyError(c, unknownCommandError(args));

@@ -70,9 +70,19 @@ const LOOKUP: ReadonlyMap<string, CommandSpec> = new Map([
   ...[...COMMANDS].map(([name, spec]) => [name.toUpperCase(), spec] as [string, CommandSpec]),
 ]);
 
+/** The name `lookupCommand` resolved last, and its spec. */
+let lastLookupName = "";
+let lastLookupSpec: CommandSpec | undefined = undefined;
+
 /** Finds a command by its name as sent (any case). */
 export function lookupCommand(name: string): CommandSpec | undefined {
-  return LOOKUP.get(name) ?? COMMANDS.get(name.toLowerCase());
+  // One-entry memo: the parser hands out the same string object for a command name it has seen
+  // recently, so in a pipeline of one command this is a pointer check (the table never changes).
+  if (name === lastLookupName) return lastLookupSpec;
+  const spec = LOOKUP.get(name) ?? COMMANDS.get(name.toLowerCase());
+  lastLookupName = name;
+  lastLookupSpec = spec;
+  return spec;
 }
 
 /** Finds the subcommand spec of a container command, if any. */

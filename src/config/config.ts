@@ -119,9 +119,6 @@ export class Config {
    * keeps the result while the generation stays the same.
    */
   generation = 0;
-  /** The flag `get` read last (null after any change), and its value. */
-  private lastName: string | null = null;
-  private lastValue: FlagValue | null = null;
   /** Checks CONFIG SET runs before changing a flag (see `addValidator`). */
   private readonly validators = new Map<string, FlagValidator>();
 
@@ -131,13 +128,8 @@ export class Config {
 
   /** Raw value of a flag. */
   get(name: string): FlagValue {
-    // The connection loop reads one flag per command: a repeat of the last name (the same
-    // constant string, so a pointer comparison) skips the Map lookup.
-    if (name === this.lastName) return this.lastValue!;
     const v = this.values.get(name);
     if (v === undefined) throw new Error(`unknown flag ${name}`);
-    this.lastName = name;
-    this.lastValue = v;
     return v;
   }
 
@@ -165,7 +157,6 @@ export class Config {
   setValue(name: string, value: FlagValue): void {
     this.values.set(name, value);
     this.generation++;
-    this.lastName = null;
     this.explicit.add(name);
     for (const cb of this.listeners.get(name) ?? []) cb(value);
   }

@@ -169,6 +169,8 @@ export class Connection {
   /** Runs parsed commands until input runs out; returns the promise of a command that blocked, else null. */
   private runParsed(): Promise<void> | null {
     const c = this.client;
+    // Read once per batch: a flag lookup per command would cost more than a fast command.
+    const outputLimit = this.server.config.num("client_output_buffer_limit");
     for (;;) {
       let args: string[] | null;
       try {
@@ -189,7 +191,7 @@ export class Connection {
       if (r instanceof Promise) return this.afterBlock(r, args, skip);
       if (skip) this.dropReply(args, mark);
       if (c.closeAfterReply || this.closed) return null;
-      if (this.writer.length > this.server.config.num("client_output_buffer_limit")) {
+      if (this.writer.length > outputLimit) {
         log.warn(`client ${c.addr} id=${c.id} closed: output buffer over client_output_buffer_limit`);
         this.close();
         return null;
