@@ -3,9 +3,13 @@
  *
  * Runs redis-benchmark for each command at -P 1 and -P 32, measures each server's CPU time
  * per request from /proc, loads 1,000,000 distinct keys with 100-byte values to measure
- * memory per key, and prints every figure as a ratio to Redis.
+ * memory per key, and prints every figure as a ratio to Redis. Before each measured run, both
+ * servers serve a shorter run of the same test (`--warmup` requests, then FLUSHALL), so that the
+ * figures are steady-state ones: a fresh damselfly process spends its first second or so
+ * compiling the command path, which a long-running server has long done (`--warmup 0` measures
+ * cold processes).
  *
- * Usage: scripts/bench [--requests N] [--keys N] [--tests ping,set,get,incr,mset] [--skip-memory]
+ * Usage: scripts/bench [--requests N] [--warmup N] [--keys N] [--tests ping,set,get,incr,mset] [--skip-memory]
  */
 import { Buffer } from "node:buffer";
 import { argValue, cpuTicks, freePort, redisBenchmarkRps, ROOT, rssBytes, waitPing } from "./bench_lib.ts";
@@ -19,6 +23,7 @@ interface Target {
 
 const REQUESTS = Number(argValue("requests", "200000"));
 const KEYS = Number(argValue("keys", "1000000"));
+const WARMUP = Number(argValue("warmup", "50000"));
 const TESTS = argValue("tests", "ping,set,get,incr,mset,lpush,lpop,sadd,hset,zadd,zrange_100,lrange_100,xadd")
   .split(",");
 const SKIP_MEMORY = Deno.args.includes("--skip-memory");
@@ -63,7 +68,7 @@ async function startRedis(): Promise<Target> {
   return { name: "redis", port, pid: child.pid, child };
 }
 
-function redisBenchmark(port: number, test: string, pipeline: number): Promise<number> {
+function redisBenchmark(port: number, test: string, pipeline: number, requests = REQUESTS): Promise<number> {
   // redis-benchmark 7.0 has no built-in XADD or ZRANGE test: those run as custom commands.
   const what = CUSTOM_TESTS[test] ?? ["-t", test];
   return redisBenchmarkRps([
@@ -72,7 +77,7 @@ function redisBenchmark(port: number, test: string, pipeline: number): Promise<n
     "-c",
     "50",
     "-n",
-    String(REQUESTS),
+    String(requests),
     "-P",
     String(pipeline),
     "-r",
@@ -122,7 +127,9 @@ const damselfly = await startDamselfly();
 const redis = await startRedis();
 const rows: string[] = [];
 console.log(`# damselfly vs redis-server — ${new Date().toISOString()}`);
-console.log(`# redis-benchmark -c 50 -n ${REQUESTS} -r 100000, per test at -P 1 and -P 32`);
+console.log(
+  `# redis-benchmark -c 50 -n ${REQUESTS} -r 100000, per test at -P 1 and -P 32, after ${WARMUP} warm-up requests`,
+);
 console.log(
   "| test | P | damselfly rps | redis rps | rps ratio | damselfly CPU µs/req | redis CPU µs/req | CPU ratio |",
 );
@@ -132,6 +139,11 @@ try {
     for (const p of [1, 32]) {
       const res: Record<string, { rps: number; cpuUs: number }> = {};
       for (const t of [damselfly, redis]) {
+        if (WARMUP > 0) {
+          await flush(t.port);
+          if (SETUP[test]) await pipeline(t.port, 1000, SETUP[test]);
+          await redisBenchmark(t.port, test, p, WARMUP);
+        }
         await flush(t.port);
         if (SETUP[test]) await pipeline(t.port, 1000, SETUP[test]);
         const before = cpuTicks(t.pid);
