@@ -167,9 +167,15 @@ export async function stopChild(child: Deno.ChildProcess): Promise<void> {
 
 /** User + system CPU clock ticks (100 per second) of a process. */
 export function cpuTicks(pid: number): number {
+  const { user, system } = cpuTicksSplit(pid);
+  return user + system;
+}
+
+/** User and system CPU time (clock ticks) a process has used so far, from /proc. */
+export function cpuTicksSplit(pid: number): { user: number; system: number } {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
+  return { user: Number(fields[11]), system: Number(fields[12]) };
 }
 
 /** Resident set size (bytes) of a process. */

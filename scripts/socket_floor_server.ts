@@ -10,14 +10,13 @@
 const encoder = new TextEncoder();
 const PONG = encoder.encode("+PONG\r\n");
 const UNKNOWN = encoder.encode("-ERR unknown command\r\n");
-const port = Number(Deno.args[0]);
 
 /**
  * Finds the complete multibulk commands in `buf[0..n)` and appends one reply per command to
  * `out`: PONG for PING, an error for anything else (redis-benchmark's CONFIG GET at start).
  * Returns the number of bytes consumed; an incomplete command stays for the next read.
  */
-function answer(buf: Uint8Array, n: number, out: number[]): number {
+export function answer(buf: Uint8Array, n: number, out: number[]): number {
   let pos = 0;
   for (;;) {
     const start = pos;
@@ -57,12 +56,7 @@ async function serve(conn: Deno.Conn): Promise<void> {
       buf.copyWithin(0, used, have);
       have -= used;
       if (kinds.length === 0) continue;
-      const reply = new Uint8Array(kinds.reduce((sum, k) => sum + (k ? PONG.length : UNKNOWN.length), 0));
-      let at = 0;
-      for (const k of kinds) {
-        reply.set(k ? PONG : UNKNOWN, at);
-        at += k ? PONG.length : UNKNOWN.length;
-      }
+      const reply = replyFor(kinds);
       let off = 0;
       while (off < reply.length) off += await conn.write(reply.subarray(off));
     }
@@ -77,7 +71,21 @@ async function serve(conn: Deno.Conn): Promise<void> {
   }
 }
 
-for await (const conn of Deno.listen({ hostname: "127.0.0.1", port })) {
-  (conn as Deno.TcpConn).setNoDelay(true);
-  void serve(conn);
+/** The reply bytes for the command kinds `answer` found (PONG for 1, an error for 0). */
+export function replyFor(kinds: number[]): Uint8Array {
+  const reply = new Uint8Array(kinds.reduce((sum, k) => sum + (k ? PONG.length : UNKNOWN.length), 0));
+  let at = 0;
+  for (const k of kinds) {
+    reply.set(k ? PONG : UNKNOWN, at);
+    at += k ? PONG.length : UNKNOWN.length;
+  }
+  return reply;
+}
+
+if (import.meta.main) {
+  const port = Number(Deno.args[0]);
+  for await (const conn of Deno.listen({ hostname: "127.0.0.1", port })) {
+    (conn as Deno.TcpConn).setNoDelay(true);
+    void serve(conn);
+  }
 }
