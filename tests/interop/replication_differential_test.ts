@@ -16,10 +16,15 @@ import { startRedis } from "../helpers/redis.ts";
 import { startServer, waitFor } from "../helpers/server.ts";
 import { call, info, waitState } from "../helpers/replication.ts";
 import { rng } from "../helpers/rng.ts";
-import { dumpDataset } from "../helpers/dataset_dump.ts";
+import { dumpDataset, type DumpedKey, type DumpedStream } from "../helpers/dataset_dump.ts";
+import { comparableReply, randomDataCommand } from "../helpers/random_commands.ts";
+import type { Reply } from "../helpers/server.ts";
 
-const ROUNDS = 3;
+/** Random rounds; DIFF_ROUNDS in the environment runs more (for local soak runs). */
+const ROUNDS = Number(Deno.env.get("DIFF_ROUNDS") ?? 3);
 const COMMANDS_PER_ROUND = 300;
+/** A file to append every command sent to (DIFF_LOG in the environment), for replaying a failure. */
+const COMMAND_LOG = Deno.env.get("DIFF_LOG");
 const KEYS = ["a", "b", "c", "{t}x", "{t}y", "s1", "s2", "h1", "z1", "z2", "l1", "l2", "hl1", "hl2"];
 
 /** Histories that once diverged: replayed first, before the random rounds. */
@@ -31,8 +36,12 @@ const FIXED_HISTORY: string[][] = [
   ["SORT", "zs2", "BY", "nosort", "STORE", "zs2"],
 ];
 
-/** One random command; `pick` and `num` draw from the round's seeded generator. */
+/**
+ * One random command; `pick` and `num` draw from the round's seeded generator. Half come from
+ * the list below (what replication rewrites), half are any data command (random_commands.ts).
+ */
 function randomCommand(pick: <T>(a: T[]) => T, num: (n: number) => number): string[] {
+  if (num(2) === 0) return randomDataCommand({ pick, num }).map(String);
   const k = pick(KEYS);
   const k2 = pick(KEYS);
   const makers: (() => (string | number)[])[] = [
@@ -96,15 +105,44 @@ async function encodings(port: number): Promise<string> {
   }
 }
 
-/** A dump with absolute expiry times blurred (two primaries stamp them a few ms apart). */
-async function dumpWithoutExpiryTimes(port: number): Promise<string> {
-  return JSON.stringify(await dumpDataset(port)).replace(/"expireAtMs":\d+/g, '"expireAtMs":"set"');
+/**
+ * A dump with the clock readings blurred (two primaries take them a few ms apart): absolute
+ * expiry times, and the delivery and seen times of stream consumer groups.
+ */
+async function dumpWithoutTimes(port: number): Promise<string> {
+  const keys: DumpedKey[] = await dumpDataset(port);
+  for (const k of keys) {
+    if (k.expireAtMs !== null) k.expireAtMs = 1;
+    if (k.type !== "stream") continue;
+    for (const g of (k.value as DumpedStream).groups) {
+      for (const p of g.pending) p[2] = 0;
+      for (const c of g.consumers) {
+        c.seenTime = 0;
+        for (const p of c.pending) p[1] = 0;
+      }
+    }
+  }
+  return JSON.stringify(keys);
+}
+
+/** Every key of db 0 with its type, encoding and PTTL (for failure messages). */
+async function keyStates(port: number): Promise<string> {
+  const c = new Redis({ port });
+  try {
+    const out: string[] = [];
+    for (const k of (await c.keys("*")).sort()) {
+      out.push(`${k}:${await c.type(k)}/${await c.object("ENCODING", k)}/${await c.pttl(k)}`);
+    }
+    return out.join(" ");
+  } finally {
+    c.disconnect();
+  }
 }
 
 /** A reply (or error) in a comparable form. */
 async function replyOf(client: Redis, cmd: string[]): Promise<string> {
   try {
-    return JSON.stringify(await client.call(cmd[0], ...cmd.slice(1)));
+    return comparableReply(cmd, await client.call(cmd[0], ...cmd.slice(1)) as Reply);
   } catch (e) {
     return `error ${(e as Error).message}`;
   }
@@ -143,12 +181,15 @@ Deno.test("random commands: damselfly primary and replicas agree with Redis's in
       const count = round === 0 ? FIXED_HISTORY.length : COMMANDS_PER_ROUND;
       for (let i = 0; i < count; i++) {
         const cmd = round === 0 ? FIXED_HISTORY[i] : randomCommand(pick, num);
+        if (COMMAND_LOG !== undefined) {
+          Deno.writeTextFileSync(COMMAND_LOG, JSON.stringify(cmd) + "\n", { append: true });
+        }
         const [got, want] = [await replyOf(damselflyClient, cmd), await replyOf(redisClient, cmd)];
         if (got !== want) replyDiffs.push(`${cmd.join(" ")}: damselfly ${got}, redis ${want}`);
       }
       assert.deepEqual(replyDiffs, [], `seed ${seed}: replies differ`);
-      const expected = await dumpWithoutExpiryTimes(redisPrimary.port);
-      assert.equal(await dumpWithoutExpiryTimes(primary.port), expected, `seed ${seed}: primaries' data differ`);
+      const expected = await dumpWithoutTimes(redisPrimary.port);
+      assert.equal(await dumpWithoutTimes(primary.port), expected, `seed ${seed}: primaries' data differ`);
       assert.equal(await encodings(primary.port), await encodings(redisPrimary.port), `seed ${seed}: primaries`);
       await waitFor(() => redisReplicaCaughtUp(redisPrimary.port, redisReplica.port), "the Redis replica of Redis");
       await waitFor(
@@ -161,7 +202,15 @@ Deno.test("random commands: damselfly primary and replicas agree with Redis's in
         `seed ${seed}: the damselfly replica to hold the primary's data`,
       );
       const replicaEncodings = await encodings(redisReplica.port);
-      assert.equal(await encodings(replica.port), replicaEncodings, `seed ${seed}: damselfly replica`);
+      const damselflyReplicaEncodings = await encodings(replica.port);
+      if (damselflyReplicaEncodings !== replicaEncodings) {
+        const states = await Promise.all([primary, replica, redisPrimary, redisReplica].map((s) => keyStates(s.port)));
+        assert.fail(
+          `seed ${seed}: damselfly replica's encodings differ\n  ${damselflyReplicaEncodings}\n  ${replicaEncodings}\n` +
+            `  damselfly primary: ${states[0]}\n  damselfly replica: ${states[1]}\n` +
+            `  redis primary:     ${states[2]}\n  redis replica:     ${states[3]}`,
+        );
+      }
       assert.equal(await encodings(redisReplicaOfDamselfly.port), replicaEncodings, `seed ${seed}: Redis replica`);
       assert.equal(JSON.stringify(await dumpDataset(redisReplicaOfDamselfly.port)), primaryData, `seed ${seed}`);
     }
