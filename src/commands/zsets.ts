@@ -334,6 +334,59 @@ function lexLast(z: ZSetValue, b: LexBound): number {
   return z.lastRankByLex(b.value, b.ex);
 }
 
+/** True when `m` is at or above the lower bound `b`. */
+function lexGteMin(m: string, b: LexBound): boolean {
+  if (b.kind !== "item") return b.kind === "min";
+  return b.ex ? m > b.value : m >= b.value;
+}
+
+/** True when `m` is at or below the upper bound `b`. */
+function lexLteMax(m: string, b: LexBound): boolean {
+  if (b.kind !== "item") return b.kind === "max";
+  return b.ex ? m < b.value : m <= b.value;
+}
+
+/** True when no member can lie between `lo` and `hi` (Redis compares the bounds first). */
+function emptyLexRange(lo: LexBound, hi: LexBound): boolean {
+  if (lo.kind === "max" || hi.kind === "min") return true;
+  if (lo.kind === "min" || hi.kind === "max") return false;
+  return lo.value > hi.value || (lo.value === hi.value && (lo.ex || hi.ex));
+}
+
+/**
+ * The run a lex range selects, after LIMIT `offset`/`limit` (-1: no limit). Lex ranges are
+ * meant for members that share one score; for a set whose scores differ the answer is Redis's
+ * where Redis's is defined. A listpack set is walked as Redis walks a listpack: it is empty
+ * unless the first entry is ≤ max and the last ≥ min; a forward run starts at the first entry
+ * ≥ min (a reverse one at the last ≤ max), skips `offset` entries unchecked, and ends at the
+ * first entry past max (below min). A skiplist set gives the entries between the ranks of the
+ * two bounds (Redis's own answer then depends on its skiplist's random levels).
+ */
+function lexRun(z: ZSetValue, lo: LexBound, hi: LexBound, reverse: boolean, offset: number, limit: number): RankRun {
+  const none = { start: 0, count: 0, reverse };
+  if (!z.listpack) return boundedRun(lexFirst(z, lo), lexLast(z, hi), reverse, offset, limit);
+  const n = z.size();
+  if (n === 0 || offset < 0 || emptyLexRange(lo, hi)) return none;
+  const members: string[] = [];
+  z.collect(members, []);
+  if (!lexGteMin(members[n - 1], lo) || !lexLteMax(members[0], hi)) return none;
+  let count = 0;
+  if (!reverse) {
+    let first = 0;
+    while (first < n && !lexGteMin(members[first], lo)) first++;
+    if (first === n || !lexLteMax(members[first], hi)) return none;
+    const start = first + offset;
+    while (start + count < n && count !== limit && lexLteMax(members[start + count], hi)) count++;
+    return count === 0 ? none : { start, count, reverse };
+  }
+  let last = n - 1;
+  while (last >= 0 && !lexLteMax(members[last], hi)) last--;
+  if (last < 0 || !lexGteMin(members[last], lo)) return none;
+  const start = last - offset;
+  while (start - count >= 0 && count !== limit && lexGteMin(members[start - count], lo)) count++;
+  return count === 0 ? none : { start, count, reverse };
+}
+
 /** A contiguous run of ranks to emit: `count` entries from `start`, walking down when `reverse`. */
 interface RankRun {
   start: number;
@@ -541,8 +594,9 @@ function zremrangeGeneric(c: Client, args: string[], kind: RangeKind): void {
     first = z.firstRankByScore(score!.min, score!.minex);
     count = z.lastRankByScore(score!.max, score!.maxex) - first + 1;
   } else {
-    first = lexFirst(z, lexMin!);
-    count = lexLast(z, lexMax!) - first + 1;
+    const run = lexRun(z, lexMin!, lexMax!, false, 0, -1);
+    first = run.start;
+    count = run.count;
   }
   if (count <= 0) return c.w.int(0);
   c.slice(key).getForWrite(key);
@@ -600,7 +654,7 @@ function zlexcountCommand(c: Client, args: string[]): void {
   const z = readZset(c, args[1]);
   if (z === false) return;
   if (z === null) return c.w.int(0);
-  c.w.int(Math.max(0, lexLast(z, hi) - lexFirst(z, lo) + 1));
+  c.w.int(lexRun(z, lo, hi, false, 0, -1).count);
 }
 
 function zrankGeneric(c: Client, args: string[], reverse: boolean): void {
@@ -705,7 +759,7 @@ function zrangeGeneric(
     const last = z.lastRankByScore(score!.max, score!.maxex);
     run = boundedRun(first, last, reverse, offset, limit);
   } else {
-    run = boundedRun(lexFirst(z, lexMin!), lexLast(z, lexMax!), reverse, offset, limit);
+    run = lexRun(z, lexMin!, lexMax!, reverse, offset, limit);
   }
   if (!store) return replyRun(c, z, run, withScores);
   const members: string[] = [];

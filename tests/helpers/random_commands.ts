@@ -7,8 +7,8 @@
  * Redis leaves unspecified. Invariants: the same draws give the same commands; no command's
  * reply depends on time, randomness or the moment an active expiry cycle runs (no SPOP,
  * SRANDMEMBER, `*` stream IDs, TTL reads or DBSIZE); lex-range commands run only on `lex`,
- * whose scores are all 0 (for mixed scores Redis's answer depends on its skiplist's random
- * levels).
+ * whose scores are all 0, and on `lexmix`, a listpack with differing scores (for a skiplist
+ * with differing scores Redis's answer depends on its random levels).
  */
 import { canonicalReply, sorted } from "./differential.ts";
 import type { Reply } from "./server.ts";
@@ -19,6 +19,9 @@ const INDEXES = [0, 1, 2, -1, -2, -5, 3, 7, 100, -100];
 const SCORES = ["0", "1", "2", "-1", "1.5", "-inf", "+inf", "(1", "(2", "1e3", "abc", "(-inf"];
 /** The sorted set of the lex-range commands: every score is 0. */
 const LEX_KEY = "lex";
+/** A small sorted set of short members with differing scores (always a listpack). */
+const MIXED_LEX_KEY = "lexmix";
+const LEX_KEYS = [LEX_KEY, MIXED_LEX_KEY];
 const LEX = ["-", "+", "[a", "(a", "[m2", "(m", "[1", "c"];
 const ORDER_FREE = new Set(["SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS", "KEYS"]);
 const PAIRS_ORDER_FREE = new Set(["HGETALL"]);
@@ -113,16 +116,20 @@ export function randomDataCommand({ pick, num }: Draw): (string | number)[] {
     () => ["ZCARD", k],
     () => ["ZCOUNT", k, s, s2],
     // Lex ranges are only specified for members of one score (Redis's own answer otherwise
-    // depends on its skiplist's random levels): they run on LEX_KEY, whose scores are all 0.
+    // depends on its skiplist's random levels): they run on LEX_KEY, whose scores are all 0,
+    // and on MIXED_LEX_KEY.
     () => ["ZADD", LEX_KEY, "0", m, ...pick([[], ["0", long], ["0", pick(MEMBERS)]])],
     () => ["ZADD", LEX_KEY, ...Array.from({ length: 130 }, (_, n) => ["0", `bulk${n}`]).flat()],
     () => ["ZREM", LEX_KEY, m],
-    () => ["ZLEXCOUNT", LEX_KEY, pick(LEX), pick(LEX)],
+    () => ["ZLEXCOUNT", pick(LEX_KEYS), pick(LEX), pick(LEX)],
+    // Mixed scores: defined (and matched) for listpack sets, which this one always is.
+    () => ["ZADD", MIXED_LEX_KEY, num(4), m],
+    () => ["ZREM", MIXED_LEX_KEY, m],
     () => ["ZRANGE", k, i, j, ...pick([[], ["WITHSCORES"], ["REV"], ["REV", "WITHSCORES"]])],
     () => ["ZRANGE", k, s, s2, "BYSCORE", ...pick([[], ["REV"], ["LIMIT", "1", "2"], ["WITHSCORES"]])],
     () => [
       "ZRANGE",
-      LEX_KEY,
+      pick(LEX_KEYS),
       pick(LEX),
       pick(LEX),
       "BYLEX",
@@ -130,11 +137,17 @@ export function randomDataCommand({ pick, num }: Draw): (string | number)[] {
     ],
     () => ["ZRANGESTORE", k2, k, i, j],
     () => [pick(["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"]), k, s, s2, ...pick([[], ["WITHSCORES"], ["LIMIT", "0", "1"]])],
-    () => [pick(["ZRANGEBYLEX", "ZREVRANGEBYLEX"]), LEX_KEY, pick(LEX), pick(LEX), ...pick([[], ["LIMIT", "1", "3"]])],
+    () => [
+      pick(["ZRANGEBYLEX", "ZREVRANGEBYLEX"]),
+      pick(LEX_KEYS),
+      pick(LEX),
+      pick(LEX),
+      ...pick([[], ["LIMIT", "1", "3"], ["LIMIT", "4", "2"]]),
+    ],
     () => [pick(["ZRANK", "ZREVRANK"]), k, m],
     () => ["ZREMRANGEBYRANK", k, i, j],
     () => ["ZREMRANGEBYSCORE", k, s, s2],
-    () => ["ZREMRANGEBYLEX", LEX_KEY, pick(LEX), pick(LEX)],
+    () => ["ZREMRANGEBYLEX", pick(LEX_KEYS), pick(LEX), pick(LEX)],
     () => [pick(["ZPOPMIN", "ZPOPMAX"]), k, ...pick([[], [pick(["0", "1", "3", "-1"])]])],
     () => ["ZMPOP", 2, k, k2, pick(["MIN", "MAX"]), ...pick([[], ["COUNT", pick(["1", "5"])]])],
     () => [pick(["ZUNION", "ZINTER", "ZDIFF"]), 2, k, k2, ...pick([[], ["WITHSCORES"]])],
