@@ -8,8 +8,10 @@
  * Invariant: one reply per multibulk command, in order (PONG for PING, an error otherwise).
  */
 const encoder = new TextEncoder();
-const PONG = encoder.encode("+PONG\r\n");
-const UNKNOWN = encoder.encode("-ERR unknown command\r\n");
+/** The reply to PING. */
+export const PONG = encoder.encode("+PONG\r\n");
+/** The reply to any other command. */
+export const UNKNOWN = encoder.encode("-ERR unknown command\r\n");
 
 /**
  * Finds the complete multibulk commands in `buf[0..n)` and appends one reply per command to
