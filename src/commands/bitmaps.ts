@@ -133,8 +133,9 @@ function setbit(c: Client, args: string[]): void {
     } else c.slice(key).replaceValue(key, updated, STRING_MADE_RAW);
     c.server.notify("$", "setbit", key, c.db);
   } else {
-    // Redis unshares the string (dbUnshareStringValue) before looking: raw even when unchanged.
-    c.slice(key).setStringMade(key, STRING_MADE_RAW);
+    // Redis unshares the string (dbUnshareStringValue) before looking: raw even when unchanged,
+    // but only here (nothing is propagated).
+    c.slice(key).unshareUnchanged(key);
   }
   c.w.int(bitval);
 }
@@ -617,7 +618,7 @@ function bitfieldGeneric(c: Client, args: string[], readonlyCommand: boolean): v
     if (dirty || oldval !== newval) changes++;
   }
   if (dirty || changes) storeBits(c, key, bytes, created);
-  else c.slice(key).setStringMade(key, STRING_MADE_RAW); // unshared by Redis's lookup even when unchanged
+  else c.slice(key).unshareUnchanged(key); // unshared by Redis's lookup even when unchanged (here only)
   if (changes) c.server.notify("$", "setbit", key, c.db);
 }
 

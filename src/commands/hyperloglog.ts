@@ -66,8 +66,9 @@ function pfadd(c: Client, args: string[]): void {
     updated++;
   } else {
     if (!checkHll(c, current)) return;
-    // Redis unshares the string before adding (dbUnshareStringValue): raw even when unchanged.
-    slice.setStringMade(key, STRING_MADE_RAW);
+    // Redis unshares the string before adding (dbUnshareStringValue): raw even when unchanged
+    // (here only, unless something is added and propagated).
+    slice.unshareUnchanged(key);
     if (current.charCodeAt(4) === HLL_DENSE && !denseAddWouldChange(current, args, 2)) {
       c.w.int(0);
       return;
@@ -115,8 +116,9 @@ function pfcount(c: Client, args: string[]): void {
     return;
   }
   if (!checkHll(c, v)) return;
-  // Redis unshares a single PFCOUNT key (it may write the cache): raw from now on.
-  c.slice(key).setStringMade(key, STRING_MADE_RAW);
+  // Redis unshares a single PFCOUNT key (it may write the cache): raw from now on, on replicas
+  // too only when the cache is written (and PFCOUNT propagated).
+  c.slice(key).unshareUnchanged(key);
   const cached = cachedCardinality(v);
   if (cached !== null) {
     c.w.int(cached);
@@ -183,8 +185,9 @@ function pfdebug(c: Client, args: string[]): void {
     return;
   }
   if (!checkHll(c, v)) return;
-  // Redis unshares the string before any subcommand: raw from now on.
-  slice.setStringMade(key, STRING_MADE_RAW);
+  // Redis unshares the string before any subcommand: raw from now on (here only, unless the
+  // subcommand writes).
+  slice.unshareUnchanged(key);
   const sparse = v.charCodeAt(4) !== HLL_DENSE;
   switch (sub) {
     case "getreg": {

@@ -14,7 +14,7 @@
  * `loadSet` clear them, accesses keep them, `replaceValue` and `setStringMade` set them.
  */
 import type { Shard } from "./shard.ts";
-import { STRING_MADE_BY_VALUE, type Value } from "./values.ts";
+import { STRING_MADE_BY_VALUE, unsharedWithoutChange, type Value } from "./values.ts";
 import { StringMap } from "./string_map.ts";
 import { type AccessTracker, STAMP_ACCESS_MASK, STAMP_MADE_SHIFT } from "./access.ts";
 
@@ -247,6 +247,15 @@ export class DbSlice {
     const data = this.data;
     const e = data.entryOf(key);
     if (e >= 0) data.setStampAt(e, (data.stampAt(e) & STAMP_ACCESS_MASK) | (made << STAMP_MADE_SHIFT));
+  }
+
+  /**
+   * Redis's dbUnshareStringValue for a write that then changed nothing and is not propagated:
+   * the string under `key` is raw here from now on, while replicas keep it as it was made
+   * (STRING_MADE_RAW_UNREPLICATED).
+   */
+  unshareUnchanged(key: string): void {
+    this.setStringMade(key, unsharedWithoutChange(this.stringMade(key)));
   }
 
   /**

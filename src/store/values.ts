@@ -55,13 +55,29 @@ export const STRING_MADE_AS_STRING = 1;
  * missing key, SETBIT, BITFIELD writes, BITOP, PFADD, PFMERGE, PFDEBUG): `raw` at any length.
  */
 export const STRING_MADE_RAW = 2;
+/**
+ * A string only this node unshared: a write that changed nothing (SETBIT of a bit already so,
+ * BITFIELD without a change, PFADD adding nothing, PFCOUNT answered from the cache) still makes
+ * Redis's object raw, but is not propagated, so replicas keep the string as it was made. `raw`
+ * here; a copy or rename of it reaches replicas as a string made by value (as the replica's own
+ * COPY or RENAME of its unchanged object would give).
+ */
+export const STRING_MADE_RAW_UNREPLICATED = 3;
+
+/**
+ * How a string is made after a write that changed nothing but unshared it (see
+ * STRING_MADE_RAW_UNREPLICATED): a raw string stays raw, any other becomes raw here only.
+ */
+export function unsharedWithoutChange(made: number): number {
+  return made === STRING_MADE_RAW ? STRING_MADE_RAW : STRING_MADE_RAW_UNREPLICATED;
+}
 
 /**
  * OBJECT ENCODING of a stored string: int, embstr or raw, as Redis reports it for a string with
  * content `s` made as `made` (a STRING_MADE_* value).
  */
 export function stringEncoding(s: string, made: number = STRING_MADE_BY_VALUE): string {
-  if (made === STRING_MADE_RAW) return "raw";
+  if (made >= STRING_MADE_RAW) return "raw";
   if (made === STRING_MADE_BY_VALUE && s.length <= 20 && isCanonicalInt64(s)) return "int";
   return s.length <= EMBSTR_MAX ? "embstr" : "raw";
 }

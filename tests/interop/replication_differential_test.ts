@@ -34,6 +34,20 @@ const FIXED_HISTORY: string[][] = [
   ["SORT", "zs", "ALPHA", "STORE", "ls"],
   ["ZADD", "zs2", "1", "a"],
   ["SORT", "zs2", "BY", "nosort", "STORE", "zs2"],
+  // Writes that change nothing make the primary's string raw but are not propagated: a copy or
+  // rename of it is raw on the primary and made by value on the replicas.
+  ["SET", "nb", "abc"],
+  ["SETBIT", "nb", "10", "1"],
+  ["COPY", "nb", "nbcopy"],
+  ["SET", "bf", "abc"],
+  ["BITFIELD", "bf", "SET", "u8", "0", "97"],
+  ["RENAME", "bf", "bfrenamed"],
+  ["SET", "bf2", "7"],
+  ["BITFIELD", "bf2", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "1000"],
+  ["COPY", "bf2", "bf2copy"],
+  ["PFADD", "hll", "a"],
+  ["PFADD", "hll", "a"],
+  ["COPY", "hll", "hllcopy"],
 ];
 
 /**
