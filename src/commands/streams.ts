@@ -798,8 +798,10 @@ function xreadGeneric(c: Client, args: string[], xreadgroup: boolean): void | Pr
           gt = group.lastId;
         }
       }
-      const consumer = lookupOrCreateConsumer(c, key, group, consumerName, now, records);
+      // Redis 7.0 looks the consumer up (creating it, refreshing its seen time) only when it
+      // serves the stream now; a read that finds nothing new, or blocks, leaves the group as is.
       if (serve) {
+        const consumer = lookupOrCreateConsumer(c, key, group, consumerName, now, records);
         c.slice(key).getForWrite(key);
         const start = incrId(gt) ?? MIN_ID;
         results.push([
@@ -826,8 +828,7 @@ function xreadGeneric(c: Client, args: string[], xreadgroup: boolean): void | Pr
     if (xreadgroup) propagateAs(...records);
     return;
   }
-  // A blocked command records its own writes: the consumers created above go out now.
-  for (const r of records) c.server.recordWrite(c.db, r);
+  // A blocked command records its own writes when it is served.
   const blockCount = count || XREAD_BLOCKED_DEFAULT_COUNT;
   const db = c.db;
   return c.server.blocking.block(c, {

@@ -243,6 +243,14 @@ const GROUP_STEPS: DiffStep[] = [
   ["XREADGROUP", "GROUP", "g1", "dave", "STREAMS", "s", ">"],
   ["XINFO", "GROUPS", "s"],
   masked(["XINFO", "CONSUMERS", "s", "g2"], maskField("idle")),
+  // A read that serves nothing new creates no consumer (Redis 7.0); one with history does.
+  ["XGROUP", "CREATE", "empty", "ge", "$", "MKSTREAM"],
+  ["XREADGROUP", "GROUP", "ge", "erin", "COUNT", "2", "STREAMS", "empty", ">"],
+  ["XREADGROUP", "GROUP", "g1", "erin", "STREAMS", "s", ">"],
+  masked(["XINFO", "CONSUMERS", "empty", "ge"], maskField("idle")),
+  masked(["XINFO", "CONSUMERS", "s", "g1"], maskField("idle")),
+  ["XREADGROUP", "GROUP", "ge", "frank", "STREAMS", "empty", "0"],
+  masked(["XINFO", "CONSUMERS", "empty", "ge"], maskField("idle")),
   ["XPENDING", "s", "g2"],
   ["XPENDING", "s", "g1"],
   masked(["XPENDING", "s", "g2", "-", "+", "10"], maskIdle),
@@ -767,15 +775,19 @@ Deno.test("streams: recorded writes rebuild the same stream, groups and PELs on 
   run("XSETID", "s", "99999999999999-5");
   run("XGROUP", "SETID", "s", "g2", "$");
 
-  // A blocked XREADGROUP served by another client's XADD records its own delivery.
+  // A blocked XREADGROUP served by another client's XADD records its own delivery; as in
+  // Redis 7.0 its consumer is created when it is served, not when it blocks.
   const waiter = new Client(primary.server, new RespWriter(), "internal");
+  primary.clearRecords();
   const blocked = dispatch(waiter, ["XREADGROUP", "GROUP", "g2", "frank", "BLOCK", "0", "STREAMS", "s", ">"]);
   assert.ok(blocked instanceof Promise);
-  primary.clearRecords();
+  assert.equal(primary.writes.length, 0, "blocking records nothing");
+  assert.equal(streamOf(primary, "s").group("g2")!.consumers.has("frank"), false);
   run("XADD", "s", "99999999999999-9", "f", "late");
   await blocked;
   assert.deepEqual(primary.writes.map((w) => `${w.args[0]} ${w.args[1]}`), [
     "XADD s",
+    "XGROUP CREATECONSUMER",
     "XCLAIM s",
     "XGROUP SETID",
   ]);
