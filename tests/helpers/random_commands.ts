@@ -197,6 +197,7 @@ export function randomDataCommand({ pick, num }: Draw): (string | number)[] {
     ],
     () => ["XACK", k, pick(["g1", "g2"]), `${num(6)}-${num(3)}`],
     () => ["XPENDING", k, pick(["g1", "g2"])],
+    () => ["XINFO", "GROUPS", k],
     () => ["XGROUP", pick(["DESTROY", "CREATECONSUMER"]), k, pick(["g1", "g2"]), ...pick([[], ["carol"]])],
     // bitmaps, HyperLogLog, geo, SORT
     () => ["SETBIT", k, pick(["0", "7", "100", "-1", "4294967296"]), pick(["0", "1", "2"])],
