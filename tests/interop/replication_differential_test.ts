@@ -22,6 +22,8 @@ import type { Reply } from "../helpers/server.ts";
 
 /** Random rounds; DIFF_ROUNDS in the environment runs more (for local soak runs). */
 const ROUNDS = Number(Deno.env.get("DIFF_ROUNDS") ?? 3);
+/** Seed of round 0 (round n uses SEED_BASE + n); DIFF_SEED in the environment explores others. */
+const SEED_BASE = Number(Deno.env.get("DIFF_SEED") ?? 20261126);
 const COMMANDS_PER_ROUND = 300;
 /** A file to append every command sent to (DIFF_LOG in the environment), for replaying a failure. */
 const COMMAND_LOG = Deno.env.get("DIFF_LOG");
@@ -190,7 +192,7 @@ Deno.test("random commands: damselfly primary and replicas agree with Redis's in
     await waitFor(() => redisReplicaCaughtUp(redisPrimary.port, redisReplica.port), "Redis replica link");
     // Round 0 replays FIXED_HISTORY (cases the random rounds found once); the others are random.
     for (let round = 0; round <= ROUNDS; round++) {
-      const seed = 20261126 + round;
+      const seed = SEED_BASE + round;
       const rand = rng(seed);
       const pick = <T>(a: T[]): T => a[Math.floor(rand() * a.length)];
       const num = (n: number) => Math.floor(rand() * n);
