@@ -389,9 +389,13 @@ function moveElement(
 
 /**
  * The deterministic records of a move of `element`, as Dragonfly journals LMOVE and its
- * relatives: a pop from `src`, then a push of the concrete element to `dst` (one key each).
+ * relatives: a pop from `src`, then a push of the concrete element to `dst` (one key each);
+ * a rotation within one list stays one LMOVE.
  */
 function moveRecords(src: string, dst: string, from: End, to: End, element: string): string[][] {
+  // A rotation within one list is one record: as a pop and a push, a one-element list would
+  // be deleted (and lose its TTL) on the replica between the two.
+  if (src === dst) return [["LMOVE", src, dst, from.toUpperCase(), to.toUpperCase()]];
   return [[from === "left" ? "LPOP" : "RPOP", src], [to === "left" ? "LPUSH" : "RPUSH", dst, element]];
 }
 

@@ -50,6 +50,11 @@ const FIXED_HISTORY: string[][] = [
   ["PFADD", "hll", "a"],
   ["PFADD", "hll", "a"],
   ["COPY", "hll", "hllcopy"],
+  // Rotating a one-element list keeps the list and its TTL.
+  ["RPUSH", "rot", "x"],
+  ["EXPIRE", "rot", "1000"],
+  ["LMOVE", "rot", "rot", "LEFT", "RIGHT"],
+  ["RPOPLPUSH", "rot", "rot"],
 ];
 
 /**
