@@ -34,6 +34,7 @@ import { encodingLimits, fromRdbValue, toRdbValue } from "../rdb/store_bridge.ts
 import type { RdbValue } from "../rdb/records.ts";
 import { latin1Of } from "../rdb/bytes.ts";
 import { STAMP_MADE_SHIFT } from "../store/access.ts";
+import { ZSetValue } from "../store/types/zset.ts";
 
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
@@ -248,7 +249,8 @@ function restoreRecords(
  * would have kept the object (see leaveCompactRecords).
  */
 function conversionRecords(c: Client, key: string, value: CollectionValue, rdb: RdbValue): string[][] {
-  const encoding = value.encoding();
+  // What replicas hold: a sorted set converted here only (by SORT) is a listpack there.
+  const encoding = value instanceof ZSetValue ? (value.listpackOnReplicas ? "listpack" : "skiplist") : value.encoding();
   if (encoding !== "hashtable" && encoding !== "skiplist") return [];
   const limits = encodingLimits(c.server.config);
   const size = value.size();

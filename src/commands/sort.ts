@@ -195,9 +195,13 @@ function sortGeneric(c: Client, args: string[], readonly: boolean): void {
     alpha = true;
     sortBy = null;
   }
-  // Redis converts a listpack sorted set to a skiplist before sorting it (even for SORT_RO).
-  const convertedSource = source instanceof ZSetValue && source.listpack;
-  if (source instanceof ZSetValue) source.listpack = false;
+  // Redis converts a listpack sorted set to a skiplist before sorting it (even for SORT_RO);
+  // without STORE nothing is propagated and replicas keep their listpack.
+  const convertedSource = source instanceof ZSetValue && source.listpackOnReplicas;
+  if (source instanceof ZSetValue) {
+    if (storeKey !== null) source.listpack = false;
+    else source.convertHereOnly();
+  }
   const length = source === undefined ? 0 : source.size();
   let start = limitStart < 0 ? 0 : limitStart;
   let end = limitCount < 0 ? length - 1 : start + limitCount - 1;

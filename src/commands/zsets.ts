@@ -209,10 +209,11 @@ function limits(c: Client): [entries: number, value: number] {
  * limits to a skiplist first, and stores -0 as 0 in a listpack.
  */
 export function zsetInsert(c: Client, z: ZSetValue, member: string, score: number): void {
-  if (z.listpack) {
+  // A set converted here only is still a listpack on replicas, which convert it themselves.
+  if (z.listpack || z.listpackOnReplicas) {
     const [entries, value] = limits(c);
     if (z.size() + 1 > entries || member.length > value) z.listpack = false;
-    else if (score === 0) score = 0;
+    else if (score === 0 && z.listpack) score = 0;
   }
   z.insert(member, score);
 }

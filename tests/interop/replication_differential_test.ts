@@ -50,6 +50,19 @@ const FIXED_HISTORY: string[][] = [
   ["PFADD", "hll", "a"],
   ["PFADD", "hll", "a"],
   ["COPY", "hll", "hllcopy"],
+  // SORT without STORE converts a listpack sorted set on the primary only: a rename or copy of
+  // it stays a listpack on replicas, until a write converts their copy too.
+  ["ZADD", "sz", "1", "a", "2", "b"],
+  ["SORT", "sz", "DESC"],
+  ["RENAME", "sz", "sz2"],
+  ["COPY", "sz2", "sz3"],
+  ["ZADD", "sz4", "1", "a"],
+  ["SORT_RO", "sz4", "ALPHA"],
+  ["ZADD", "sz4", "2", "m".repeat(80)],
+  ["ZREM", "sz4", "m".repeat(80)],
+  ["COPY", "sz4", "sz5"],
+  ["SORT", "sz2", "ALPHA", "STORE", "sz2list"],
+  ["COPY", "sz2", "sz6"],
   // Rotating a one-element list keeps the list and its TTL.
   ["RPUSH", "rot", "x"],
   ["EXPIRE", "rot", "1000"],

@@ -141,12 +141,38 @@ let foundIdx = 0;
 export class ZSetValue implements CollectionValue {
   /** Redis type name. */
   readonly kind = "zset" as const;
+  /** See `listpack`. */
+  private compact = true;
+  /** See `listpackOnReplicas`. */
+  private compactOnReplicas = true;
+
   /**
    * True while Redis would keep this set as a listpack. Commands clear it when the set grows
    * past zset-max-listpack-entries or gets a member longer than zset-max-listpack-value (Redis
-   * never converts back, except for sets built whole, which callers set directly).
+   * never converts back, except for sets built whole, which callers set directly). Setting it
+   * sets `listpackOnReplicas` too.
    */
-  listpack = true;
+  get listpack(): boolean {
+    return this.compact;
+  }
+
+  set listpack(compact: boolean) {
+    this.compact = compact;
+    this.compactOnReplicas = compact;
+  }
+
+  /**
+   * True while Redis's replicas would hold this set as a listpack: as `listpack`, except after
+   * a conversion by a command that is not propagated (SORT without STORE converts its source).
+   */
+  get listpackOnReplicas(): boolean {
+    return this.compactOnReplicas;
+  }
+
+  /** Converts to a skiplist here only (see `listpackOnReplicas`). */
+  convertHereOnly(): void {
+    this.compact = false;
+  }
   private root: TreeNode = new Leaf([], []);
   private length = 0;
   private index: DenseStringMap<number> | null = null;
@@ -168,13 +194,14 @@ export class ZSetValue implements CollectionValue {
     return this.length;
   }
 
-  /** Deep copy (same entries, same encoding flag). */
+  /** Deep copy (same entries, same encoding flags). */
   clone(): ZSetValue {
     const members: string[] = [];
     const scores: number[] = [];
     this.collect(members, scores);
     const z = ZSetValue.fromSorted(members, scores);
-    z.listpack = this.listpack;
+    z.compact = this.compact;
+    z.compactOnReplicas = this.compactOnReplicas;
     return z;
   }
 
