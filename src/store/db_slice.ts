@@ -142,6 +142,9 @@ export class DbSlice {
    * (KEEPTTL); a number sets an absolute ms expiry.
    */
   set(key: string, value: Value, expireAt: number | null | undefined = undefined): void {
+    // An expired key is expired (reported and journaled) before it is overwritten, as Redis's
+    // setKey looks the key up first.
+    if (this.expires.size !== 0) this.expireIfNeeded(key);
     this.beforeWrite(key);
     if (expireAt === null) {
       if (this.expires.size !== 0 && this.isExpired(key)) this.expires.delete(key);

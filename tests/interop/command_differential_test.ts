@@ -86,8 +86,8 @@ async function eventsOf(
   });
   const events = await keyEvents(port, commands);
   return {
-    ordered: events.filter((e) => !e.startsWith("expired ")),
-    expired: events.filter((e) => e.startsWith("expired ")).sort(),
+    ordered: events.filter((e) => !e.includes(":expired ")),
+    expired: events.filter((e) => e.includes(":expired ")).sort(),
   };
 }
 
@@ -105,7 +105,7 @@ Deno.test("random commands: damselfly publishes the same keyspace events as redi
       const commands = Array.from({ length: COMMANDS_PER_SEED }, () => randomDataCommand(draw));
       const got = await eventsOf(damselfly.port, commands);
       const want = await eventsOf(redis.port, commands);
-      assert.ok(want.ordered.length >= 50, `seed ${seed}: only ${want.ordered.length} events`);
+      assert.ok(want.ordered.length >= 10, `seed ${seed}: only ${want.ordered.length} events`);
       if (JSON.stringify(got) !== JSON.stringify(want)) {
         const at = got.ordered.findIndex((e, n) => e !== want.ordered[n]);
         assert.fail(
