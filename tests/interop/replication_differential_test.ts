@@ -63,6 +63,8 @@ const FIXED_HISTORY: string[][] = [
   ["COPY", "sz4", "sz5"],
   ["SORT", "sz2", "ALPHA", "STORE", "sz2list"],
   ["COPY", "sz2", "sz6"],
+  // Redis's own replica misses this key (the primary creates it and propagates nothing).
+  ["BITFIELD", "bfnew", "OVERFLOW", "FAIL", "INCRBY", "i8", "0", "200"],
   // Rotating a one-element list keeps the list and its TTL.
   ["RPUSH", "rot", "x"],
   ["EXPIRE", "rot", "1000"],
@@ -162,6 +164,24 @@ async function dumpWithoutTimes(port: number, seenOnly = false): Promise<string>
   return JSON.stringify(keys);
 }
 
+/** The keys of an `encodings` line. */
+function keysOf(line: string): string[] {
+  return line === "" ? [] : line.split(" ").map((e) => e.slice(0, e.lastIndexOf("=")));
+}
+
+/** Keys in exactly one of `a` and `b`. */
+function symmetricDifference(a: string[], b: string[]): string[] {
+  const inA = new Set(a);
+  const inB = new Set(b);
+  return [...a.filter((k) => !inB.has(k)), ...b.filter((k) => !inA.has(k))];
+}
+
+/** An `encodings` line without the entries of `keys`. */
+function withoutKeys(line: string, keys: Set<string>): string {
+  if (keys.size === 0 || line === "") return line;
+  return line.split(" ").filter((e) => !keys.has(e.slice(0, e.lastIndexOf("=")))).join(" ");
+}
+
 /** Every key of db 0 with its type, encoding and PTTL (for failure messages). */
 async function keyStates(port: number): Promise<string> {
   const c = new Redis({ port });
@@ -238,8 +258,16 @@ Deno.test("random commands: damselfly primary and replicas agree with Redis's in
         async () => (await dumpWithoutTimes(replica.port, true)) === primaryData,
         `seed ${seed}: the damselfly replica to hold the primary's data`,
       );
-      const replicaEncodings = await encodings(redisReplica.port);
-      const damselflyReplicaEncodings = await encodings(replica.port);
+      // Where Redis's replica lost a key its primary has (or kept one its primary lost), it is
+      // not a copy, and damselfly's replicas stay exact instead: such keys are left out of the
+      // encoding comparison (the data comparisons above cover them). Redis 7.0 does this for
+      // BITFIELD ... OVERFLOW FAIL on a missing key: it creates the key, but propagates nothing.
+      const notCopied = new Set(symmetricDifference(
+        keysOf(await encodings(redisPrimary.port)),
+        keysOf(await encodings(redisReplica.port)),
+      ));
+      const replicaEncodings = withoutKeys(await encodings(redisReplica.port), notCopied);
+      const damselflyReplicaEncodings = withoutKeys(await encodings(replica.port), notCopied);
       if (damselflyReplicaEncodings !== replicaEncodings) {
         const states = await Promise.all([primary, replica, redisPrimary, redisReplica].map((s) => keyStates(s.port)));
         assert.fail(
@@ -248,7 +276,11 @@ Deno.test("random commands: damselfly primary and replicas agree with Redis's in
             `  redis primary:     ${states[2]}\n  redis replica:     ${states[3]}`,
         );
       }
-      assert.equal(await encodings(redisReplicaOfDamselfly.port), replicaEncodings, `seed ${seed}: Redis replica`);
+      assert.equal(
+        withoutKeys(await encodings(redisReplicaOfDamselfly.port), notCopied),
+        replicaEncodings,
+        `seed ${seed}: Redis replica`,
+      );
       assert.equal(await dumpWithoutTimes(redisReplicaOfDamselfly.port, true), primaryData, `seed ${seed}`);
     }
   } finally {
