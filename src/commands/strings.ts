@@ -4,7 +4,7 @@
  *
  * Invariants: a string value is a latin1 JS string (one char per byte); every write goes
  * through the key's DbSlice; writes with relative or non-deterministic effects are recorded
- * in an absolute, unconditional form (SET with options → SET k v [KEEPTTL | PXAT ms], SETEX →
+ * in an absolute, unconditional form (SET with options → SET k v [KEEPTTL | PXAT ms], MSETNX → MSET, SETEX →
  * SET k v PXAT ms, GETEX → PEXPIREAT/PERSIST/DEL, GETDEL → DEL, INCRBYFLOAT → SET k result
  * KEEPTTL); keyspace events use Redis's names. The hot commands (GET, SET, INCR, MGET, MSET)
  * avoid option parsing and allocation when they have no options. APPEND and SETRANGE on an
@@ -358,6 +358,8 @@ function msetnx(c: Client, args: string[]): void {
     c.slice(key).set(key, args[i + 1]);
     c.server.notify("$", "set", key, db);
   }
+  // Recorded unconditionally: its parts may be applied shard by shard.
+  propagateAs(["MSET", ...args.slice(1)]);
   c.w.int(1);
 }
 

@@ -87,9 +87,14 @@ export class DbSlice {
     return true;
   }
 
-  /** Deletes an expired key and reports it (journal DEL, stats, notifications). */
+  /**
+   * Deletes an expired key and reports it (journal DEL, stats, notifications). Hooks and
+   * watchers run as for any write, but the dirty counter does not move (as in Redis): the
+   * command that found the key expired has not written, and is not propagated for it.
+   */
   removeExpired(key: string): void {
     this.beforeWrite(key);
+    this.shard.counters.dirty--;
     this.data.delete(key);
     this.expires.delete(key);
     this.shard.onExpired(this, key);

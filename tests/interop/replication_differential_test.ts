@@ -65,6 +65,11 @@ const FIXED_HISTORY: string[][] = [
   ["COPY", "sz2", "sz6"],
   // Redis's own replica misses this key (the primary creates it and propagates nothing).
   ["BITFIELD", "bfnew", "OVERFLOW", "FAIL", "INCRBY", "i8", "0", "200"],
+  // A failed MSETNX that found an expired key writes nothing but the expiry's DEL.
+  ["SET", "nx1", "x"],
+  ["SET", "nx2", "v", "EXAT", "100000"],
+  ["MSETNX", "nx2", "v", "nx1", "w"],
+  ["MSETNX", "nx3", "v", "nx4", "w"],
   // Rotating a one-element list keeps the list and its TTL.
   ["RPUSH", "rot", "x"],
   ["EXPIRE", "rot", "1000"],
