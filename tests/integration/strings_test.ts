@@ -650,7 +650,8 @@ Deno.test("strings: recorded replication form and keyspace events (in-process)",
   check(["GETSET", "g", "1"], [["SET", "g", "1"]], ["set"]);
   check(["MSET", "m1", "1", "m2", "2"], [["MSET", "m1", "1", "m2", "2"]], ["set", "set"]);
   check(["MSETNX", "m1", "1", "m3", "2"], [], []);
-  check(["MSETNX", "m3", "1", "m4", "2"], [["MSETNX", "m3", "1", "m4", "2"]], ["set", "set"]);
+  check(["MSETNX", "m3", "1", "m4", "2"], [["MSET", "m3", "1", "m4", "2"]], ["set", "set"]);
+  check(["MSETNX", "m3", "5", "m9", "6"], [], []);
   check(["APPEND", "m1", "x"], [["APPEND", "m1", "x"]], ["append"]);
   check(["SETRANGE", "m1", "0", "y"], [["SETRANGE", "m1", "0", "y"]], ["setrange"]);
   check(["SETRANGE", "m1", "0", ""], [], []);
