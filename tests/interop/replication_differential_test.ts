@@ -288,6 +288,24 @@ Deno.test("random commands: damselfly primary and replicas agree with Redis's in
       );
       assert.equal(await dumpWithoutTimes(redisReplicaOfDamselfly.port, true), primaryData, `seed ${seed}`);
     }
+    // Replicas that join now get the whole dataset by full sync (a damselfly one through the
+    // shard flows, a Redis one through an RDB file) and must hold the same data.
+    const lateReplica = await startServer(["--num_shards=1"]);
+    const lateRedisReplica = await startRedis();
+    try {
+      await call(lateReplica.port, "REPLICAOF", "127.0.0.1", primary.port);
+      await call(lateRedisReplica.port, "REPLICAOF", "127.0.0.1", primary.port);
+      await waitState(lateReplica.port, "stable_sync");
+      await waitFor(() => redisReplicaCaughtUp(primary.port, lateRedisReplica.port), "the late Redis replica");
+      const primaryData = await dumpWithoutTimes(primary.port, true);
+      await waitFor(
+        async () => (await dumpWithoutTimes(lateReplica.port, true)) === primaryData,
+        "the late damselfly replica to hold the primary's data",
+      );
+      assert.equal(await dumpWithoutTimes(lateRedisReplica.port, true), primaryData, "the late Redis replica");
+    } finally {
+      await Promise.all([lateReplica.stop(), lateRedisReplica.stop()]);
+    }
   } finally {
     damselflyClient.disconnect();
     redisClient.disconnect();
