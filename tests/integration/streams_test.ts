@@ -820,3 +820,39 @@ Deno.test("streams: recorded writes rebuild the same stream, groups and PELs on 
   const got = streamOf(replica, "r").canonical();
   assert.equal(got, want);
 });
+
+Deno.test("streams: consumer-group changes abort the EXEC of a client watching the stream (unlike Redis 7.0)", async () => {
+  const srv = await startServer(["--num_shards=2"]);
+  const watcher = await RespClient.connect(srv.port);
+  const other = await RespClient.connect(srv.port);
+  try {
+    await other.call("XADD", "ws", "1-1", "f", "v");
+    await other.call("XGROUP", "CREATE", "ws", "g", "0");
+    const changes: (string | number)[][] = [
+      ["XREADGROUP", "GROUP", "g", "bob", "STREAMS", "ws", ">"],
+      ["XCLAIM", "ws", "g", "carol", "0", "1-1"],
+      ["XACK", "ws", "g", "1-1"],
+      ["XGROUP", "CREATECONSUMER", "ws", "g", "dan"],
+      ["XGROUP", "SETID", "ws", "g", "0"],
+      ["XSETID", "ws", "5-0"],
+    ];
+    for (const change of changes) {
+      assert.equal(await watcher.call("WATCH", "ws"), "OK");
+      await other.call(...change);
+      assert.equal(await watcher.call("MULTI"), "OK");
+      assert.equal(await watcher.call("PING"), "QUEUED");
+      assert.equal(await watcher.call("EXEC"), null, `${change.join(" ")} aborts the EXEC`);
+    }
+    // A read of the stream does not.
+    assert.equal(await watcher.call("WATCH", "ws"), "OK");
+    await other.call("XRANGE", "ws", "-", "+");
+    await other.call("XPENDING", "ws", "g");
+    assert.equal(await watcher.call("MULTI"), "OK");
+    assert.equal(await watcher.call("PING"), "QUEUED");
+    assert.deepEqual(await watcher.call("EXEC"), ["PONG"]);
+  } finally {
+    watcher.close();
+    other.close();
+    await srv.stop();
+  }
+});
