@@ -229,6 +229,8 @@ Deno.test("random commands: damselfly primary and replicas agree with Redis's in
   try {
     await call(replica.port, "REPLICAOF", "127.0.0.1", primary.port);
     await call(redisReplicaOfDamselfly.port, "REPLICAOF", "127.0.0.1", primary.port);
+    // No wait for more replicas before a full sync (Redis's default is 5 s).
+    await call(redisPrimary.port, "CONFIG", "SET", "repl-diskless-sync-delay", "0");
     await call(redisReplica.port, "REPLICAOF", "127.0.0.1", redisPrimary.port);
     // Every key must reach the replicas through the command stream: one loaded from a full
     // sync's RDB has its encoding re-derived (a short raw string loads as embstr).
@@ -289,12 +291,20 @@ Deno.test("random commands: damselfly primary and replicas agree with Redis's in
       assert.equal(await dumpWithoutTimes(redisReplicaOfDamselfly.port, true), primaryData, `seed ${seed}`);
     }
     // Replicas that join now get the whole dataset by full sync (a damselfly one through the
-    // shard flows, a Redis one through an RDB file) and must hold the same data.
+    // shard flows, a Redis one through damselfly's RDB, and a damselfly one of the Redis
+    // primary through Redis's RDB) and must hold the same data.
     const lateReplica = await startServer(["--num_shards=1"]);
     const lateRedisReplica = await startRedis();
+    const lateReplicaOfRedis = await startServer(["--num_shards=2"]);
     try {
       await call(lateReplica.port, "REPLICAOF", "127.0.0.1", primary.port);
       await call(lateRedisReplica.port, "REPLICAOF", "127.0.0.1", primary.port);
+      await call(lateReplicaOfRedis.port, "REPLICAOF", "127.0.0.1", redisPrimary.port);
+      const redisData = await dumpWithoutTimes(redisPrimary.port, true);
+      await waitFor(
+        async () => (await dumpWithoutTimes(lateReplicaOfRedis.port, true)) === redisData,
+        "the late damselfly replica of Redis to hold Redis's data",
+      );
       await waitState(lateReplica.port, "stable_sync");
       await waitFor(() => redisReplicaCaughtUp(primary.port, lateRedisReplica.port), "the late Redis replica");
       const primaryData = await dumpWithoutTimes(primary.port, true);
@@ -304,7 +314,7 @@ Deno.test("random commands: damselfly primary and replicas agree with Redis's in
       );
       assert.equal(await dumpWithoutTimes(lateRedisReplica.port, true), primaryData, "the late Redis replica");
     } finally {
-      await Promise.all([lateReplica.stop(), lateRedisReplica.stop()]);
+      await Promise.all([lateReplica.stop(), lateRedisReplica.stop(), lateReplicaOfRedis.stop()]);
     }
   } finally {
     damselflyClient.disconnect();
