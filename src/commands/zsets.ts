@@ -504,10 +504,11 @@ function zaddGeneric(c: Client, args: string[], incrOnly: boolean): void {
       if ((lt && score >= cur) || (gt && score <= cur)) continue;
       lastScore = score;
       processed++;
-      if (score !== cur || Object.is(score, -0) !== Object.is(cur, -0)) {
+      // As Redis compares doubles: 0 and -0 are the same score, and the stored one stays.
+      if (score !== cur) {
         if (!touched) slice.getForWrite(key), touched = true;
         zsetUpdate(z, member, cur, score);
-        if (score !== cur) updated++;
+        updated++;
       }
     } else {
       if (xx) continue;

@@ -189,6 +189,16 @@ function script(p: string): (string | number)[][] {
     ["ZRANGEBYLEX", k("lex"), "-", "+", "WITHSCORES"],
     ["ZREVRANGEBYLEX", k("lex"), "[d", "[aa"],
     ["ZREVRANGEBYLEX", k("lex"), "+", "-", "LIMIT", 0, 4],
+    // 0 and -0 are the same score: an existing -0 stays (skiplist; a listpack stores 0).
+    ["ZADD", k("negzero"), ...Array.from({ length: 130 }, (_, n) => ["1", `pad${n}`]).flat()],
+    ["ZADD", k("negzero"), "-0", "a"],
+    ["ZSCORE", k("negzero"), "a"],
+    ["ZADD", k("negzero"), "0", "a"],
+    ["ZADD", k("negzero"), "CH", "0", "a"],
+    ["ZINCRBY", k("negzero"), "0", "a"],
+    ["ZSCORE", k("negzero"), "a"],
+    ["ZADD", k("negzero"), "INCR", "0", "a"],
+    ["ZRANGE", k("negzero"), "0", "0", "WITHSCORES"],
     // Lex ranges over a listpack whose scores differ: Redis's listpack walk.
     ["ZADD", k("mixed"), 1, "b", 2, "a", 3, "c", 4, "aa", 5, "d"],
     ["ZRANGEBYLEX", k("mixed"), "[a", "[b"],
