@@ -329,7 +329,7 @@ export function mergeInto(max: Uint8Array, s: string): boolean {
     } else {
       let runlen = (op & 3) + 1;
       const regval = ((op >> 2) & 0x1f) + 1;
-      if (runlen + i > HLL_REGISTERS) break;
+      if (runlen + i > HLL_REGISTERS) return false; // registers past the last one: corrupt
       while (runlen--) {
         if (regval > max[i]) max[i] = regval;
         i++;

@@ -52,6 +52,9 @@ const BASIC_STEPS: DiffStep[] = [
   ["PFMERGE"],
 ];
 
+/** Sparse HLL: XZERO over all 16384 registers, then a VAL opcode for a register past the end. */
+const OVERFLOWING_SPARSE = "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff\x80";
+
 const ERROR_STEPS: DiffStep[] = [
   ["SET", "str", "not an hll at all"],
   ["PFADD", "str", "x"],
@@ -73,6 +76,12 @@ const ERROR_STEPS: DiffStep[] = [
   ["PFADD", "bad", "a"],
   ["PFCOUNT", "bad", "nokey"],
   ["PFMERGE", "dest", "bad"],
+  // A sparse HLL covering every register, then one more: corrupt for merges too.
+  ["SET", "over", OVERFLOWING_SPARSE],
+  ["PFCOUNT", "over"],
+  ["PFCOUNT", "over", "nokey"],
+  ["PFMERGE", "dest2", "over"],
+  ["EXISTS", "dest2"],
   ["SET", "short", SHORT_DENSE],
   ["PFCOUNT", "short"],
   ["PFADD", "short", "a"],
