@@ -250,7 +250,7 @@ function restoreRecords(
  */
 function conversionRecords(c: Client, key: string, value: CollectionValue, rdb: RdbValue): string[][] {
   // What replicas hold: a sorted set converted here only (by SORT) is a listpack there.
-  const encoding = value instanceof ZSetValue ? (value.listpackOnReplicas ? "listpack" : "skiplist") : value.encoding();
+  const encoding = value instanceof ZSetValue ? value.encodingOnReplicas() : value.encoding();
   if (encoding !== "hashtable" && encoding !== "skiplist") return [];
   const limits = encodingLimits(c.server.config);
   const size = value.size();

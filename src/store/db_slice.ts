@@ -59,6 +59,11 @@ export class DbSlice {
   /** Runs the pre-write hooks for `key`. Call before mutating a value in place. */
   beforeWrite(key: string): void {
     this.shard.counters.dirty++;
+    this.runWriteHooks(key);
+  }
+
+  /** Runs the pre-write hooks and the watchers of `key`, without counting a write. */
+  private runWriteHooks(key: string): void {
     const hooks = this.shard.preWriteHooks;
     for (let i = 0; i < hooks.length; i++) hooks[i](this, key);
     if (this.watched !== null) {
@@ -93,8 +98,7 @@ export class DbSlice {
    * command that found the key expired has not written, and is not propagated for it.
    */
   removeExpired(key: string): void {
-    this.beforeWrite(key);
-    this.shard.counters.dirty--;
+    this.runWriteHooks(key);
     this.data.delete(key);
     this.expires.delete(key);
     this.shard.onExpired(this, key);

@@ -41,7 +41,9 @@ class Transactions {
   /** The next transaction command, or null for a data command. */
   next({ pick, num }: Draw): (string | number)[] | null {
     if (this.queued === null) {
-      return num(100) < 3 ? ["MULTI"] : null;
+      if (num(100) >= 3) return null;
+      this.left = 1 + num(5);
+      return ["MULTI"];
     }
     if (this.left-- > 0) return null;
     return [pick(["EXEC", "EXEC", "EXEC", "DISCARD"])];
@@ -50,10 +52,8 @@ class Transactions {
   /** Tracks the state after `cmd` got Redis's reply `reply`. */
   after(cmd: (string | number)[], reply: Reply): void {
     const name = String(cmd[0]).toUpperCase();
-    if (name === "MULTI" && reply === "OK") {
-      this.queued = [];
-      this.left = 1 + Math.floor(Math.abs(JSON.stringify(cmd).length * 7919) % 5);
-    } else if (name === "EXEC" || name === "DISCARD") this.queued = null;
+    if (name === "MULTI" && reply === "OK") this.queued = [];
+    else if (name === "EXEC" || name === "DISCARD") this.queued = null;
     else if (this.queued !== null && reply === "QUEUED") this.queued.push(cmd);
   }
 

@@ -186,7 +186,12 @@ export class ZSetValue implements CollectionValue {
 
   /** OBJECT ENCODING name. */
   encoding(): string {
-    return this.listpack ? "listpack" : "skiplist";
+    return this.compact ? "listpack" : "skiplist";
+  }
+
+  /** The OBJECT ENCODING Redis's replicas would report (see `listpackOnReplicas`). */
+  encodingOnReplicas(): string {
+    return this.compactOnReplicas ? "listpack" : "skiplist";
   }
 
   /** Number of entries. */
